@@ -1,0 +1,75 @@
+"""Developer tasks, one session per job: `nox -l` lists them.
+
+    nox -s build          wheels + sdists of all four packages into dist/
+    nox -s install        build a wheelhouse, then install `rpio` from it into a fresh venv
+    nox -s tests          the default test tier (what tox's `py` env runs)
+    nox -s bench          every benchmark in bench/, JSON out (bench/results/*.json)
+    nox -s lint           ruff over the Python sources
+    nox -s check_versions the one-version rule (also a test: tests/test_version.py)
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import nox
+
+ROOT = pathlib.Path(__file__).parent
+PACKAGES = ["rpio-core", "rpio-interrupts", "rpio-pwm", "rpio"]
+PACKAGE_PATHS = [f"./packages/{name}" for name in PACKAGES]
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Wheels and sdists of the four packages, in dist/."""
+    session.install("build")
+    for path in PACKAGE_PATHS:
+        session.run("python", "-m", "build", "--outdir", "dist", path)
+
+
+@nox.session
+def install(session: nox.Session) -> None:
+    """Build a wheelhouse of the four, then `pip install rpio --find-links wheelhouse`."""
+    session.install("build")
+    for path in PACKAGE_PATHS:
+        session.run("python", "-m", "build", "--wheel", "--outdir", "wheelhouse", path)
+    session.install("--no-index", "--find-links", "wheelhouse", "rpio")
+    session.run("rpio", "--version", "--sysinfo", env={"RPIO_BACKEND": "sim"})
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    session.install("pytest", "pytest-timeout", "RPi.GPIO==0.7.1", *PACKAGE_PATHS)
+    session.run("pytest", "-p", "no:cacheprovider", *(session.posargs or ["tests"]),
+                env={"RPIO_BACKEND": "sim"})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Every benchmark, each printing one JSON object (also saved in bench/results/)."""
+    session.install(*PACKAGE_PATHS, "RPi.GPIO==0.7.1")  # the incumbent, measured in the same run
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    scripts = session.posargs or sorted(
+        str(path.relative_to(ROOT)) for path in (ROOT / "bench").glob("*.py")
+        if not path.name.startswith("_") and path.name != "interrupts_vm.py"
+    )
+    for script in scripts:
+        output = session.run("python", script, silent=True, env={"RPIO_BACKEND": "sim"})
+        print(output)
+        (results / (pathlib.Path(script).stem + ".json")).write_text(output)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", "packages", "tests", "bench", "noxfile.py")
+
+
+@nox.session(python=False)
+def check_versions(session: nox.Session) -> None:
+    """Every package reads the one VERSION file; the umbrella pins the others to it."""
+    session.run("python", "tests/test_version.py")

@@ -1,0 +1,1 @@
+"""rpio-interrupts: one epoll loop for GPIO edges and TCP sockets."""

@@ -1,0 +1,78 @@
+"""RPIO: GPIO for every Raspberry Pi (1 to 5), and a simulated board everywhere else.
+
+A drop-in for ``import RPi.GPIO as GPIO`` (BCM numbering by default), plus RPIO's additions:
+GPIO and TCP interrupts in one epoll loop, DMA-timed PWM (``RPIO.PWM``), a simulated board
+(``RPIO.sim``) and asyncio (``RPIO.aio``). This file is the table of contents; every name is
+implemented in the module it comes from.
+"""
+
+from . import Exceptions
+from ._constants import (
+    ALT0,
+    BCM,
+    BOARD,
+    BOTH,
+    FALLING,
+    HARD_PWM,
+    HIGH,
+    I2C,
+    IN,
+    LOW,
+    OUT,
+    PUD_DOWN,
+    PUD_OFF,
+    PUD_UP,
+    RISING,
+    SERIAL,
+    SPI,
+    UNKNOWN,
+)
+
+# GPIO input and output (RPi.GPIO 0.7.1's rules and messages)
+from ._gpio import (
+    cleanup,
+    getmode,
+    gpio_function,
+    input,
+    output,
+    setmode,
+    setup,
+    setwarnings,
+)
+
+# RPIO's additions
+from ._gpio import (
+    PinInfo,
+    alt_functions,
+    channel_to_gpio,
+    forceinput,
+    forceoutput,
+    get_pullupdn,
+    gpio_count,
+    pin_info,
+    set_pullupdn,
+)
+from ._info import LAZY_ATTRIBUTES as _LAZY_ATTRIBUTES
+from ._info import VERSION, sysinfo, version
+
+__version__ = VERSION
+
+
+def __getattr__(name):
+    """RPI_INFO, RPI_REVISION and RPI_REVISION_HEX: read from the board on first use."""
+    if name in _LAZY_ATTRIBUTES:
+        return _LAZY_ATTRIBUTES[name]()
+    raise AttributeError(f"module 'RPIO' has no attribute {name!r}")
+
+
+__all__ = [
+    # RPi.GPIO 0.7.1
+    "BCM", "BOARD", "BOTH", "FALLING", "HARD_PWM", "HIGH", "I2C", "IN", "LOW", "OUT",
+    "PUD_DOWN", "PUD_OFF", "PUD_UP", "RISING", "SERIAL", "SPI", "UNKNOWN",
+    "RPI_INFO", "RPI_REVISION", "VERSION",
+    "cleanup", "getmode", "gpio_function", "input", "output", "setmode", "setup", "setwarnings",
+    # RPIO
+    "ALT0", "Exceptions", "RPI_REVISION_HEX", "PinInfo", "alt_functions", "channel_to_gpio",
+    "forceinput", "forceoutput", "get_pullupdn", "gpio_count", "pin_info", "set_pullupdn",
+    "sysinfo", "version",
+]  # fmt: skip

@@ -1,0 +1,44 @@
+"""Board facts: RPI_INFO, RPI_REVISION, RPI_REVISION_HEX, sysinfo() and version()."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
+
+import rpio_core
+from rpio_core import boards
+
+from ._gpio import _state
+
+
+def _rpio_version() -> str:
+    try:
+        return _dist_version("rpio")
+    except PackageNotFoundError:  # running from a checkout: all four share rpio_core's version
+        return rpio_core.__version__
+
+
+VERSION = _rpio_version()
+
+
+def rpi_info() -> dict:
+    """RPi.GPIO's RPI_INFO for this board (a fresh dict each time)."""
+    return boards.rpi_info(_state.board.info.code)
+
+
+def sysinfo() -> tuple:
+    """(hex_rev, model, pcb_revision, ram_mb, maker) of this board; never raises."""
+    return boards.sysinfo(_state.board.info.code)
+
+
+def version() -> tuple:
+    """(version of RPIO, version of its register core rpio-core)."""
+    return VERSION, rpio_core.__version__
+
+
+# Module attributes computed on first access (PEP 562), so `import RPIO` reads no file.
+LAZY_ATTRIBUTES = {
+    "RPI_INFO": rpi_info,
+    "RPI_REVISION": lambda: _state.board.info.p1_revision,
+    "RPI_REVISION_HEX": lambda: sysinfo()[0],
+}

@@ -1,0 +1,125 @@
+"""The ``rpio`` command: inspect and set GPIOs, show the board, wait for interrupts.
+
+``main(argv)`` takes a list, so tests call it in-process as well as by subprocess. Results go to
+standard output (the original logged them to standard error); diagnostics to standard error.
+GPIO ids are BCM numbers, as in the original.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import List, Optional, Sequence
+
+EXIT_INVALID_GPIO = 5  # the original's exit status for a GPIO that does not exist
+
+_PULLS = {"pullup": "PUD_UP", "pulldown": "PUD_DOWN", "pulloff": "PUD_OFF"}
+
+
+class UsageError(Exception):
+    """Bad ids or values on the command line; exits with EXIT_INVALID_GPIO."""
+
+
+def parse_ids(text: str, gpio_count: int) -> List[int]:
+    """``ID[,ID...]`` or ``A-B``. A range skips nothing; every id must exist on this board."""
+    ids: List[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                first, last = (int(x) for x in part.split("-", 1))
+                ids.extend(range(first, last + 1))
+            else:
+                ids.append(int(part))
+        except ValueError:
+            raise UsageError(f"'{part}' is not a GPIO id or range (e.g. 17 or 2-27)") from None
+    for gpio in ids:
+        if not 0 <= gpio < gpio_count:
+            raise UsageError(f"GPIO {gpio} does not exist on this board (0-{gpio_count - 1})")
+    return ids
+
+
+def _id_and_option(text: str, gpio_count: int, options: Sequence[str], default: str):
+    gpio_text, _, option = text.partition(":")
+    (gpio,) = parse_ids(gpio_text, gpio_count)
+    option = option or default
+    if option not in options:
+        raise UsageError(f"'{option}' in '{text}': expected one of {', '.join(options)}")
+    return gpio, option
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rpio",
+        description="Inspect and set the GPIOs of a Raspberry Pi (or of RPIO's simulated board). "
+        "GPIO ids are BCM numbers: ID[,ID...] or A-B.",
+    )
+    parser.add_argument("-i", "--inspect", metavar="IDS", help="show function and level of GPIOs")
+    parser.add_argument(
+        "-I", "--inspect-all", action="store_true", help="show every GPIO of the chip"
+    )
+    parser.add_argument("-s", "--set", metavar="ID:V", help="write 0/1 to a GPIO set up as output")
+    parser.add_argument(
+        "--setinput", metavar="ID[:pullup|pulldown|pulloff]", help="make a GPIO an input"
+    )
+    parser.add_argument("--setoutput", metavar="ID[:0|1]", help="make a GPIO an output")
+    parser.add_argument("--sysinfo", action="store_true", help="show what board this is")
+    parser.add_argument("--version", action="store_true", help="show RPIO's version")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    return parser
+
+
+def _inspect(RPIO, gpios: Sequence[int], out) -> None:
+    for gpio in gpios:
+        info = RPIO.pin_info(gpio)
+        signal = f"  {info.signal}" if info.signal else ""
+        out.write(f"GPIO {gpio:<2}: {info.function:<6} ({info.level}){signal}\n")
+
+
+def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
+    out = sys.stdout if out is None else out
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(format="%(levelname)s | %(asctime)-15s | %(message)s", level=logging.DEBUG)
+    actions = (args.inspect, args.inspect_all, args.set, args.setinput, args.setoutput)
+    if not any(actions) and not (args.sysinfo or args.version):
+        parser.print_help(out)
+        return 0
+
+    import RPIO  # after logging is configured, so the backend's log line shows with -v
+
+    RPIO.setwarnings(False)
+    try:
+        count = RPIO.gpio_count()
+        if args.version:
+            out.write("RPIO v%s (gpio-lib v%s)\n" % RPIO.version())
+        if args.sysinfo:
+            out.write("%s: Model %s, Revision %s, RAM: %s MB, Maker: %s\n" % RPIO.sysinfo())
+        if args.setinput:
+            gpio, pull = _id_and_option(args.setinput, count, tuple(_PULLS), "pulloff")
+            RPIO.setup(gpio, RPIO.IN, pull_up_down=getattr(RPIO, _PULLS[pull]))
+        if args.setoutput:
+            gpio, level = _id_and_option(args.setoutput, count, ("0", "1"), "0")
+            RPIO.setup(gpio, RPIO.OUT, initial=int(level))
+        if args.set:
+            gpio, level = _id_and_option(args.set, count, ("0", "1"), "")
+            if RPIO.gpio_function(gpio) != RPIO.OUT:
+                sys.stderr.write(
+                    f"rpio: GPIO {gpio} is not an output. Use --setoutput {gpio} first.\n"
+                )
+                return EXIT_INVALID_GPIO
+            RPIO.forceoutput(gpio, int(level))
+        if args.inspect:
+            _inspect(RPIO, parse_ids(args.inspect, count), out)
+        if args.inspect_all:
+            _inspect(RPIO, range(count), out)
+    except UsageError as error:
+        sys.stderr.write(f"rpio: {error}\n")
+        return EXIT_INVALID_GPIO
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m RPIO.cli`
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""What users run: the spec's example scripts, RPi.GPIO-style programs, the `rpio` command."""
+
+import io
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import RPIO
+import RPIO.cli
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+
+def run(args, **env):
+    environment = dict(os.environ, RPIO_BACKEND="sim", **env)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=environment, timeout=60
+    )
+
+
+def test_spec_gpio_io_example_runs_verbatim():
+    result = run([str(EXAMPLES / "spec_gpio_io.py")])
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr
+
+
+def test_spec_gpio_io_example_does_what_it_says(fresh_board):
+    code = (EXAMPLES / "spec_gpio_io.py").read_text()
+    namespace = {}
+    fresh_board.clear_history()
+    exec(compile(code, "spec_gpio_io.py", "exec"), namespace)
+    assert namespace["input_value"] == 1  # GPIO 7 with its pull-up
+    levels = [(gpio, level) for _, gpio, level in fresh_board.history() if gpio == 8]
+    assert levels == [(8, 1), (8, 0)]  # output(8, True), then setup(..., initial=LOW)
+    assert fresh_board.pin_state(17).pull == 2  # set_pullupdn(17, PUD_UP): BCM 17 pulled up
+    assert RPIO.getmode() == RPIO.BCM  # cleanup() went back to the default
+
+
+RPIGPIO_PROGRAM = """
+import RPi.GPIO as GPIO
+GPIO.setmode(GPIO.BOARD)
+GPIO.setwarnings(False)
+GPIO.setup(11, GPIO.OUT, initial=GPIO.LOW)
+GPIO.setup(13, GPIO.IN, pull_up_down=GPIO.PUD_UP)
+for _ in range(3):
+    GPIO.output(11, not GPIO.input(11))
+print(GPIO.input(11), GPIO.input(13), GPIO.gpio_function(11), GPIO.RPI_INFO['P1_REVISION'])
+GPIO.cleanup()
+"""
+
+
+def test_an_rpigpio_program_runs_with_rpio_as_rpi_gpio(tmp_path):
+    """A package named RPi whose GPIO is RPIO: the drop-in, exactly as a user would alias it."""
+    (tmp_path / "RPi").mkdir()
+    (tmp_path / "RPi" / "__init__.py").write_text("")
+    (tmp_path / "RPi" / "GPIO.py").write_text("from RPIO import *\nfrom RPIO import VERSION\n")
+    (tmp_path / "program.py").write_text(RPIGPIO_PROGRAM)
+    result = run([str(tmp_path / "program.py")])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "1", "0", "3"]
+
+
+def test_cli_sysinfo_and_version_as_a_subprocess():
+    result = run(["-m", "RPIO.cli", "--sysinfo", "--version"], RPIO_SIM_BOARD="a02082")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "RPIO v%s (gpio-lib v%s)" % RPIO.version()
+    assert lines[1] == "a02082: Model Pi 3 Model B, Revision 1.2, RAM: 1024 MB, Maker: Sony UK"
+
+
+def test_cli_inspect_names_every_alt_function():
+    out = io.StringIO()
+    assert RPIO.cli.main(["--setoutput", "17:1", "-i", "17,18"], out=out) == 0
+    assert out.getvalue().splitlines() == ["GPIO 17: OUT    (1)", "GPIO 18: IN     (0)"]
+    RPIO.sim.chip().write32(0x00, 4 << 6)  # GPIO 2 to ALT0
+    out = io.StringIO()
+    assert RPIO.cli.main(["-I"], out=out) == 0
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 58  # a BCM2711 has 58 GPIOs
+    assert lines[2] == "GPIO 2 : ALT0   (1)  SDA1"
+
+
+def test_cli_set_needs_an_output_and_invalid_ids_exit_5(capsys):
+    assert RPIO.cli.main(["--setinput", "22:pullup", "-s", "22:1"]) == 5
+    assert "Use --setoutput 22 first" in capsys.readouterr().err
+    assert RPIO.cli.main(["-i", "60"]) == 5
+    assert "GPIO 60 does not exist" in capsys.readouterr().err
+    assert RPIO.cli.main(["--setinput", "22:sideways"]) == 5
+
+
+def test_cli_set_writes_an_output(fresh_board):
+    assert RPIO.cli.main(["--setoutput", "23", "-s", "23:1"], out=io.StringIO()) == 0
+    assert fresh_board.level(23) == 1
+
+
+def test_cli_without_action_prints_help():
+    result = run(["-m", "RPIO.cli"])
+    assert result.returncode == 0 and "usage: rpio" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["pi1", "pi3", "pi4", "pi5"])
+def test_backend_log_line_names_the_simulated_model(name):
+    code = "import logging; logging.basicConfig(level=logging.INFO); import RPIO; RPIO.gpio_count()"
+    result = run(["-c", code], RPIO_SIM_BOARD=name)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("simulated") == 1
