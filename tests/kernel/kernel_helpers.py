@@ -39,3 +39,15 @@ def assert_no_events(req, window):
     """Nothing becomes readable on ``req`` within ``window`` seconds."""
     if wait_readable(req.fileno(), window):
         pytest.fail(f"unexpected edge events: {req.read_events(16)}")
+
+
+def line_request_fds():
+    """This process's fds that are GPIO line requests."""
+    out = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:gpio-line":
+                out.add(int(fd))
+        except OSError:
+            pass  # the fd listdir itself used
+    return out

@@ -69,7 +69,7 @@ def test_cli_sysinfo_and_version_as_a_subprocess():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "RPIO v%s (gpio-lib v%s)" % RPIO.version()
-    assert lines[1] == "a02082: Model Pi 3 Model B, Revision 1.2, RAM: 1024 MB, Maker: Sony UK"
+    assert lines[1] == "a02082: Model 3B, Revision 1.2, RAM: 1024 MB, Maker: Sony UK"
 
 
 def test_cli_inspect_names_every_alt_function():

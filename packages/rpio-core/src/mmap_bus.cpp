@@ -45,7 +45,7 @@ MmapBus::MmapBus(const std::string& path, uint64_t offset, size_t length)
         throw SystemError(e, path, "mmap");
     }
     fd_ = fd;
-    regs_ = reinterpret_cast<volatile uint32_t*>(static_cast<char*>(map_) + lead);
+    direct_ = reinterpret_cast<volatile uint32_t*>(static_cast<char*>(map_) + lead);
 }
 
 MmapBus::~MmapBus() {

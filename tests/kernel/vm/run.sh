@@ -79,5 +79,9 @@ if [ -s "$xchg/rc" ]; then exit "$(cat "$xchg/rc")"; fi
 echo "run.sh: the VM ended without the command's exit status (qemu/timeout status $qrc)" >&2
 [ "$qrc" = 124 ] && echo "run.sh: timed out after ${RPIO_VM_TIMEOUT:-900} s (RPIO_VM_TIMEOUT)" >&2
 cat "$xchg/qemu.err" >&2
-[ -f "$xchg/console.log" ] && { echo "--- kernel console ---" >&2; tail -n 60 "$xchg/console.log" >&2; }
+if [ -f "$xchg/console.log" ]; then
+  cp "$xchg/console.log" "$cache/last-failed-console.log" 2>/dev/null || true
+  echo "--- kernel console (whole log: $cache/last-failed-console.log) ---" >&2
+  tail -n 40 "$xchg/console.log" >&2
+fi
 exit 125

@@ -53,6 +53,10 @@ public:
     void set_pull(unsigned gpio, Pull p) override;  // GPPUD/GPPUDCLK sequence
     Pull get_pull(unsigned gpio) override;          // always Unknown: write-only
     int latch(unsigned gpio) override;
+    PinIo pin_io(unsigned gpio) const override {
+        return PinIo{bcm::GPSET0 + 4 * (gpio >> 5), bcm::GPCLR0 + 4 * (gpio >> 5),
+                     bcm::GPLEV0 + 4 * (gpio >> 5), 1u << (gpio & 31)};
+    }
     void validate_function(int function) const override;
 
 protected:

@@ -27,6 +27,13 @@ public:
     uint32_t checked_read32(size_t off);
     void checked_write32(size_t off, uint32_t value);
 
+    // The window as plain memory when accesses have no side effects beyond the store itself
+    // (a memory mapping), else nullptr (a model). The hot path then skips the virtual call.
+    volatile uint32_t* direct() const { return direct_; }
+
+protected:
+    volatile uint32_t* direct_ = nullptr;
+
 private:
     void check_offset(size_t off) const;
 };

@@ -8,6 +8,16 @@
 
 namespace rpio {
 
+// The registers that drive and sense one pin: write mask to set_off (high) or clr_off (low),
+// read lev_off & mask. Every supported chip has write-1 set/clear registers, so write() and
+// read() are exactly these accesses and the hot path can replay them without the driver.
+struct PinIo {
+    uint32_t set_off;
+    uint32_t clr_off;
+    uint32_t lev_off;
+    uint32_t mask;
+};
+
 // The operations take a gpio number that the caller has already validated (validate_gpio); they
 // do no range checks so write()/read() stay a couple of instructions plus the bus access.
 class Driver {
@@ -30,6 +40,7 @@ public:
     // The output latch as the chip reports it: 0/1, or -1 where the chip has no readable latch
     // for this pin (BCM chips report the level of output pins only).
     virtual int latch(unsigned gpio) = 0;
+    virtual PinIo pin_io(unsigned gpio) const = 0;
 
     // Checks for API entry points. std::out_of_range / std::invalid_argument with a message.
     void validate_gpio(long gpio) const;

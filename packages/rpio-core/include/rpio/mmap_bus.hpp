@@ -20,8 +20,8 @@ public:
     MmapBus(const MmapBus&) = delete;
     MmapBus& operator=(const MmapBus&) = delete;
 
-    uint32_t read32(size_t off) override { return regs_[off >> 2]; }
-    void write32(size_t off, uint32_t value) override { regs_[off >> 2] = value; }
+    uint32_t read32(size_t off) override { return direct_[off >> 2]; }
+    void write32(size_t off, uint32_t value) override { direct_[off >> 2] = value; }
     size_t size() const override { return length_; }
     void settle() override;  // spins about 1 us
 
@@ -34,7 +34,6 @@ private:
     size_t length_;
     void* map_ = nullptr;
     size_t map_length_ = 0;
-    volatile uint32_t* regs_ = nullptr;
     int fd_ = -1;
 };
 

@@ -58,6 +58,7 @@ public:
     }
     void set_latch(unsigned gpio, bool v) {
         Pin& p = pins_[gpio];
+        if (p.latch == v) return;
         p.latch = v;
         if (p.drives) update(gpio);
     }

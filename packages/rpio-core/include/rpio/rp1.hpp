@@ -80,6 +80,11 @@ public:
     void set_pull(unsigned gpio, Pull p) override;
     Pull get_pull(unsigned gpio) override;  // both PUE and PDE set (bus keeper) -> Unknown
     int latch(unsigned gpio) override;
+    PinIo pin_io(unsigned gpio) const override {
+        const rp1::PinRegs& r = regs_[gpio];
+        return PinIo{r.rio + rp1::RIO_OUT + rp1::SET, r.rio + rp1::RIO_OUT + rp1::CLR,
+                     r.rio + rp1::RIO_SYNC_IN, r.mask};
+    }
     void validate_function(int function) const override;
 
 private:

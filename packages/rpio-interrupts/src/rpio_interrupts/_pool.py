@@ -11,17 +11,26 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
-__all__ = ["SerialPool"]
+__all__ = ["SerialPool", "current_owner"]
 
 log = logging.getLogger("RPIO.interrupts")
+
+_local = threading.local()
+
+
+def current_owner() -> Any:
+    """The ``owner`` of the pool whose worker is the calling thread (None outside any pool)."""
+    return getattr(_local, "owner", None)
 
 
 class SerialPool:
     """Bounded thread pool with per-key FIFO ordering."""
 
-    def __init__(self, max_workers: int = 4, *, max_pending: int = 65536, name: str = "RPIO-callback"):
+    def __init__(self, max_workers: int = 4, *, max_pending: int = 65536, name: str = "RPIO-callback",
+                 owner: Any = None):
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, not {max_workers!r}")
         self._max_workers = max_workers
@@ -35,7 +44,7 @@ class SerialPool:
         self._pending = 0
         self._gen = 0                          # bumped by shutdown(); old workers then drain and end
         self._overflowing = False
-        self._local = threading.local()
+        self._owner = owner
         self.dropped = 0
 
     # -- submitting ---------------------------------------------------------------------------
@@ -63,7 +72,7 @@ class SerialPool:
 
     def in_worker(self) -> bool:
         """True when called from one of this pool's worker threads."""
-        return getattr(self._local, "worker", False)
+        return getattr(_local, "pool", None) is self
 
     @property
     def thread_count(self) -> int:
@@ -78,7 +87,8 @@ class SerialPool:
         t.start()
 
     def _work(self, gen: int) -> None:
-        self._local.worker = True
+        _local.pool = self
+        _local.owner = self._owner
         cond = self._cond
         while True:
             with cond:
@@ -92,7 +102,7 @@ class SerialPool:
                 fn, args = self._queues[key].popleft()
             try:
                 fn(*args)
-            except BaseException:  # noqa: BLE001 - a callback must never kill its worker
+            except BaseException:
                 log.exception("threaded callback %r raised", fn)
             with cond:
                 self._pending -= 1

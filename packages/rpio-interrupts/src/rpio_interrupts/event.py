@@ -18,9 +18,9 @@ import struct
 from dataclasses import dataclass
 
 __all__ = [
-    "EVENT_SIZE",
-    "EDGE_RISING",
     "EDGE_FALLING",
+    "EDGE_RISING",
+    "EVENT_SIZE",
     "LineEvent",
     "decode_events",
     "encode_event",

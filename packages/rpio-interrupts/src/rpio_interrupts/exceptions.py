@@ -9,15 +9,15 @@ pull or callback), so code written against either keeps working.
 from __future__ import annotations
 
 __all__ = [
+    "ConflictError",
     "InterruptError",
     "InvalidArgumentError",
+    "InvalidCallbackError",
     "InvalidChannelError",
     "InvalidEdgeError",
     "InvalidPullError",
-    "InvalidCallbackError",
-    "ConflictError",
-    "NotRegisteredError",
     "LoopRunningError",
+    "NotRegisteredError",
     "TcpSendLimitError",
 ]
 

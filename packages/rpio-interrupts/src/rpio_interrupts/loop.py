@@ -21,15 +21,15 @@ import errno
 import logging
 import math
 import numbers
-import operator
 import os
 import select
 import socket
 import threading
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Self
 
-from ._pool import SerialPool
+from ._pool import SerialPool, current_owner
 from .event import EDGE_FALLING, EDGE_RISING, EVENT_SIZE, LineEvent, decode_events
 from .exceptions import (
     ConflictError,
@@ -50,8 +50,17 @@ from .tcp import (
     TcpServer,
 )
 
-__all__ = ["Interruptor", "PUD_OFF", "PUD_DOWN", "PUD_UP", "RISING", "FALLING", "BOTH",
-           "normalize_edge", "pull_to_bias"]
+__all__ = [
+    "BOTH",
+    "FALLING",
+    "PUD_DOWN",
+    "PUD_OFF",
+    "PUD_UP",
+    "RISING",
+    "Interruptor",
+    "normalize_edge",
+    "pull_to_bias",
+]
 
 log = logging.getLogger("RPIO.interrupts")
 
@@ -114,7 +123,7 @@ def _combined_config(listeners: list) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 # Process-wide shutdown: every Interruptor that allocated something is stopped at exit, before
 # the interpreter waits for non-daemon threads (so a threaded loop can never hang the exit).
-_live: "weakref.WeakSet[Interruptor]" = weakref.WeakSet()
+_live: weakref.WeakSet[Interruptor] = weakref.WeakSet()
 _hooks_lock = threading.Lock()
 _hooks_installed = False
 
@@ -123,7 +132,7 @@ def _shutdown_all() -> None:
     for loop in list(_live):
         try:
             loop.cleanup_interrupts()
-        except Exception:  # noqa: BLE001 - exit must go on
+        except Exception:
             log.exception("cleanup at exit failed")
 
 
@@ -144,10 +153,22 @@ def _install_exit_hooks() -> None:
 class _CallbackReg:
     """One add_interrupt_callback registration (a line listener)."""
 
-    __slots__ = ("loop", "channel", "gpio", "callback", "edge", "bias", "ids", "threaded",
-                 "debounce_ns", "with_event", "last_ns", "active")
+    __slots__ = (
+        "active",
+        "bias",
+        "callback",
+        "channel",
+        "debounce_ns",
+        "edge",
+        "gpio",
+        "ids",
+        "last_ns",
+        "loop",
+        "threaded",
+        "with_event",
+    )
 
-    def __init__(self, loop: "Interruptor", channel: Any, gpio: int, callback: Callable, edge: str,
+    def __init__(self, loop: Interruptor, channel: Any, gpio: int, callback: Callable, edge: str,
                  bias: str, threaded: bool, debounce_ns: int, with_event: bool):
         self.loop = loop
         self.channel = channel
@@ -190,9 +211,9 @@ class _CallbackReg:
 class _LineWatch:
     """A requested line: its handle, its fd in the epoll set, and the listeners it serves."""
 
-    __slots__ = ("loop", "gpio", "handle", "fd", "edge", "bias", "listeners", "rest", "polled")
+    __slots__ = ("bias", "edge", "fd", "gpio", "handle", "listeners", "loop", "polled", "rest")
 
-    def __init__(self, loop: "Interruptor", gpio: int, handle: Any, fd: int, edge: str, bias: str):
+    def __init__(self, loop: Interruptor, gpio: int, handle: Any, fd: int, edge: str, bias: str):
         self.loop = loop
         self.gpio = gpio
         self.handle = handle
@@ -221,7 +242,7 @@ class _Wakeup:
 
 
 class _Run:
-    __slots__ = ("stop", "thread", "done")
+    __slots__ = ("done", "stop", "thread")
 
     def __init__(self, thread: threading.Thread | None):
         self.stop = False
@@ -239,10 +260,11 @@ class Interruptor:
     channels (default: any non-negative int is taken as the gpio number).
     ``max_workers``: size of the pool running ``threaded_callback=True`` callbacks.
     ``consumer``: the consumer label lines are requested with (shown by ``gpioinfo``).
+    ``name``: the name of the loop thread started by ``wait_for_interrupts(threaded=True)``.
     """
 
     def __init__(self, provider: Any = None, channel_mapper: Callable[[Any], int] | None = None, *,
-                 max_workers: int = 4, consumer: str = "RPIO"):
+                 max_workers: int = 4, consumer: str = "RPIO", name: str = "RPIO-interrupts"):
         if max_workers < 1:
             raise InvalidArgumentError(f"max_workers must be at least 1, not {max_workers!r}")
         self._check_provider(provider)
@@ -250,6 +272,7 @@ class Interruptor:
         self._provider = provider
         self._mapper = channel_mapper
         self._consumer = consumer
+        self._name = name
         self._max_workers = max_workers
         self._lock = threading.RLock()
         self._epoll: select.epoll | None = None
@@ -260,6 +283,7 @@ class Interruptor:
         self._clients: dict[int, TcpClient] = {}
         self._pool: SerialPool | None = None
         self._run: _Run | None = None
+        self._endings: list[_Run] = []         # runs that left their loop and are winding down
         self._loop_ident: int | None = None
         self._closing = False
 
@@ -290,7 +314,9 @@ class Interruptor:
     def line_provider(self) -> Any:
         with self._lock:
             if self._provider is None:
-                from .uapi import ChardevLineProvider  # lazy: only when a line is needed
+                from .uapi import (
+                    ChardevLineProvider,  # lazy: only when a line is needed
+                )
                 self._provider = ChardevLineProvider()
             return self._provider
 
@@ -354,7 +380,7 @@ class Interruptor:
         value = float(debounce_timeout_ms)
         if not math.isfinite(value) or value < 0:
             raise InvalidArgumentError(f"debounce_timeout_ms must be >= 0, not {debounce_timeout_ms!r}")
-        return int(round(value * 1_000_000))
+        return round(value * 1_000_000)
 
     def del_interrupt_callback(self, gpio_id: Any) -> None:
         """Remove every callback added with add_interrupt_callback for ``gpio_id``; release the line."""
@@ -466,7 +492,7 @@ class Interruptor:
         except BaseException:
             try:
                 fresh = self._open_line(watch.gpio, old_edge, old_bias)
-            except BaseException:  # noqa: BLE001 - report the first failure, drop the pin
+            except BaseException:
                 log.exception("gpio %s: could not restore the previous request", watch.gpio)
                 for lst in watch.listeners:
                     lst.active = False
@@ -682,13 +708,13 @@ class Interruptor:
     def _call(callback: Callable, args: tuple) -> None:
         try:
             callback(*args)
-        except Exception:  # noqa: BLE001 - a callback must not end the loop
+        except Exception:
             log.exception("callback %r raised", callback)
 
     def _submit(self, key: Any, fn: Callable, args: tuple) -> None:
         with self._lock:
             if self._pool is None:
-                self._pool = SerialPool(self._max_workers)
+                self._pool = SerialPool(self._max_workers, owner=self)
                 _install_exit_hooks()
             pool = self._pool
         pool.submit(key, fn, args)
@@ -749,13 +775,15 @@ class Interruptor:
         while True:
             with self._lock:
                 run = self._run
-                if run is None:
+                if run is None and self._endings and not self._inside():
+                    run = self._endings[0]  # wait until the previous run is wound down
+                elif run is None:
                     self._ensure_open()
                     self._closing = False
                     run = self._run = _Run(None)
                     if threaded:
                         run.thread = threading.Thread(target=self._loop, args=(run, timeout),
-                                                      name="RPIO-interrupts", daemon=False)
+                                                      name=self._name, daemon=False)
                         run.thread.start()
                         return
                     break
@@ -787,19 +815,23 @@ class Interruptor:
                         continue
                     try:
                         obj.on_ready(mask)
-                    except Exception:  # noqa: BLE001 - the loop must go on
+                    except Exception:
                         log.exception("error while handling fd %s", fd)
         finally:
+            run.stop = True  # also when leaving by an exception (e.g. KeyboardInterrupt)
             with self._lock:
                 if self._run is run:
                     self._run = None
+                self._endings.append(run)
                 self._loop_ident = None
                 pool, self._pool = self._pool, None
                 if self._closing and not self._lines and not self._servers and not self._clients:
                     self._close_epoll()  # cleanup_interrupts() was called from inside the loop
             if pool is not None:
-                pool.shutdown(wait=True)
+                pool.shutdown(wait=True)  # queued threaded callbacks run to the end first
             run.done.set()
+            with self._lock:
+                self._endings.remove(run)
             log.debug("stopped waiting for interrupts")
 
     def stop_waiting_for_interrupts(self) -> None:
@@ -807,19 +839,21 @@ class Interruptor:
         the loop itself or from a threaded callback; running callbacks finish first."""
         with self._lock:
             run = self._run
-            if run is None:
-                return
-            run.stop = True
-            self._wake()
-        me = threading.get_ident()
-        pool = self._pool
-        if me == self._loop_ident or (pool is not None and pool.in_worker()):
-            return
-        if run.thread is not None:
-            if run.thread.ident is not None:
-                run.thread.join()
-        else:
-            run.done.wait()
+            if run is not None and not run.stop:
+                run.stop = True
+                self._wake()
+            runs = ([run] if run is not None else []) + list(self._endings)
+        if not runs or self._inside():
+            return  # inside the loop or one of its workers: the loop ends after this callback
+        for each in runs:
+            if each.thread is not None:
+                each.thread.join()
+            else:
+                each.done.wait()
+
+    def _inside(self) -> bool:
+        """True in the loop's thread or in one of its callback workers."""
+        return current_owner() is self or self._loop_ident == threading.get_ident()
 
     def cleanup_interrupts(self) -> None:
         """Stop the loop, release every line, close every TCP server and client. Idempotent; the
@@ -856,10 +890,10 @@ class Interruptor:
 
     close = cleanup_interrupts
 
-    def __enter__(self) -> "Interruptor":
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.cleanup_interrupts()
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["Edge", "Bias", "LineHandle", "LineProvider", "EDGES", "BIASES"]
+__all__ = ["BIASES", "EDGES", "Bias", "Edge", "LineHandle", "LineProvider"]
 
 Edge = Literal["rising", "falling", "both"]
 Bias = Literal["as-is", "disabled", "pull-up", "pull-down"]

@@ -21,15 +21,22 @@ import logging
 import select
 import socket
 import threading
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import TcpSendLimitError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .loop import Interruptor
 
-__all__ = ["TcpClient", "TcpServer", "DEFAULT_BIND", "DEFAULT_MAX_CLIENTS",
-           "DEFAULT_MAX_MESSAGE", "DEFAULT_MAX_OUTBUF"]
+__all__ = [
+    "DEFAULT_BIND",
+    "DEFAULT_MAX_CLIENTS",
+    "DEFAULT_MAX_MESSAGE",
+    "DEFAULT_MAX_OUTBUF",
+    "TcpClient",
+    "TcpServer",
+]
 
 log = logging.getLogger("RPIO.tcp")
 
@@ -54,10 +61,20 @@ class TcpClient:
     from it: the loop does).
     """
 
-    __slots__ = ("_loop", "_server", "_sock", "_fd", "_lock", "_out", "_want_write", "_closed",
-                 "_peer", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_closed",
+        "_fd",
+        "_lock",
+        "_loop",
+        "_out",
+        "_peer",
+        "_server",
+        "_sock",
+        "_want_write",
+    )
 
-    def __init__(self, loop: "Interruptor", server: "TcpServer", sock: socket.socket, peer: Any):
+    def __init__(self, loop: Interruptor, server: TcpServer, sock: socket.socket, peer: Any):
         self._loop = loop
         self._server = server
         self._sock = sock
@@ -229,11 +246,25 @@ class TcpClient:
 class TcpServer:
     """A listening socket registered with the loop, and its clients."""
 
-    __slots__ = ("port", "bind", "callback", "threaded", "encoding", "max_clients", "max_message",
-                 "max_outbuf", "sock", "fd", "clients", "_loop", "_limit_logged", "_paused",
-                 "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_limit_logged",
+        "_loop",
+        "_paused",
+        "bind",
+        "callback",
+        "clients",
+        "encoding",
+        "fd",
+        "max_clients",
+        "max_message",
+        "max_outbuf",
+        "port",
+        "sock",
+        "threaded",
+    )
 
-    def __init__(self, loop: "Interruptor", sock: socket.socket, *, bind: str,
+    def __init__(self, loop: Interruptor, sock: socket.socket, *, bind: str,
                  callback: Callable[..., Any], threaded: bool, encoding: str | None,
                  max_clients: int, max_message: int, max_outbuf: int):
         self._loop = loop

@@ -23,12 +23,12 @@ VERSION = _rpio_version()
 
 def rpi_info() -> dict:
     """RPi.GPIO's RPI_INFO for this board (a fresh dict each time)."""
-    return boards.rpi_info(_state.board.info.code)
+    return boards.rpi_info(_state.board.info)
 
 
 def sysinfo() -> tuple:
     """(hex_rev, model, pcb_revision, ram_mb, maker) of this board; never raises."""
-    return boards.sysinfo(_state.board.info.code)
+    return boards.sysinfo(_state.board.info)
 
 
 def version() -> tuple:
@@ -40,5 +40,5 @@ def version() -> tuple:
 LAZY_ATTRIBUTES = {
     "RPI_INFO": rpi_info,
     "RPI_REVISION": lambda: _state.board.info.p1_revision,
-    "RPI_REVISION_HEX": lambda: sysinfo()[0],
+    "RPI_REVISION_HEX": lambda: _state.board.info.rpio_revision_hex,
 }

@@ -1,0 +1,608 @@
+// rpio_core._core: the only file that sees Python. pybind11 for everything, plus the two
+// hand-written METH_FASTCALL entries of the hot path (output/input) and their state.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "rpio/bcm2835.hpp"
+#include "rpio/error.hpp"
+#include "rpio/mmap_bus.hpp"
+#include "rpio/rp1.hpp"
+#include "rpio/sim_chip.hpp"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+using namespace rpio;
+
+#ifndef RPIO_CORE_VERSION
+#error "RPIO_CORE_VERSION must be defined by the build"
+#endif
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Argument helpers for the pybind11 (slow-path) API.
+
+size_t to_offset(long long off) {
+    if (off < 0) throw std::out_of_range("register offset " + std::to_string(off) + " is negative");
+    return static_cast<size_t>(off);
+}
+
+uint32_t to_u32(long long value) {
+    if (value < 0 || value > 0xFFFFFFFFLL)
+        throw std::invalid_argument("register value " + std::to_string(value) +
+                                    " does not fit 32 bits");
+    return static_cast<uint32_t>(value);
+}
+
+size_t to_capacity(long long n) {
+    if (n < 0) throw std::invalid_argument("history_capacity must be >= 0");
+    return static_cast<size_t>(n);
+}
+
+int to_drive(const py::object& level) {
+    if (level.is_none()) return -1;
+    if (py::isinstance<py::str>(level) && level.cast<std::string>() == "release") return -1;
+    if (py::isinstance<py::int_>(level)) {
+        const long long v = level.cast<long long>();
+        if (v == 0 || v == 1) return static_cast<int>(v);
+    }
+    throw py::value_error("drive level must be 0, 1, None or 'release', not " +
+                          std::string(py::repr(level)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// History entries: a struct sequence that unpacks as (t_ns, gpio, level) and also carries
+// `.floating` (a field outside the tuple, like os.stat_result's float times).
+
+PyTypeObject* g_history_entry_type = nullptr;
+
+PyStructSequence_Field g_history_fields[] = {
+    {const_cast<char*>("t_ns"), const_cast<char*>("CLOCK_MONOTONIC time of the change, ns")},
+    {const_cast<char*>("gpio"), const_cast<char*>("the pin")},
+    {const_cast<char*>("level"), const_cast<char*>("the level it shows from then on, 0 or 1")},
+    {const_cast<char*>("floating"), const_cast<char*>("True if nothing drives or pulls it")},
+    {nullptr, nullptr}};
+
+PyStructSequence_Desc g_history_desc = {
+    const_cast<char*>("rpio_core.HistoryEntry"),
+    const_cast<char*>("One change of a simulated pin's shown level: (t_ns, gpio, level), "
+                      "plus .floating."),
+    g_history_fields, 3};
+
+py::list history_list(const SimChip& chip) {
+    const std::vector<HistoryEntry> entries = chip.history();
+    py::list out(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+        PyObject* e = PyStructSequence_New(g_history_entry_type);
+        if (!e) throw py::error_already_set();
+        PyStructSequence_SetItem(e, 0, PyLong_FromLongLong(entries[i].t_ns));
+        PyStructSequence_SetItem(e, 1, PyLong_FromUnsignedLong(entries[i].gpio));
+        PyStructSequence_SetItem(e, 2, PyLong_FromLong(entries[i].level));
+        PyStructSequence_SetItem(e, 3, PyBool_FromLong(entries[i].floating));
+        PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), e);
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SimChip(kind) builds the chip of that kind (a SimBcm2835, SimBcm2711 or SimRp1), the way
+// pathlib.Path() builds a PosixPath: the sim classes get a metaclass whose __call__ reroutes
+// calls on the base class to a factory and leaves every subclass to pybind11.
+
+PyObject* g_simchip_class = nullptr;    // rpio_core.SimChip
+PyObject* g_simchip_factory = nullptr;  // (kind, history_capacity) -> the derived chip
+ternaryfunc g_pybind_meta_call = nullptr;
+
+PyObject* simchip_meta_call(PyObject* cls, PyObject* args, PyObject* kwargs) {
+    if (cls == g_simchip_class) return PyObject_Call(g_simchip_factory, args, kwargs);
+    return g_pybind_meta_call(cls, args, kwargs);
+}
+
+py::object make_simchip_metaclass(const py::handle& pybind_class) {
+    auto* base = reinterpret_cast<PyTypeObject*>(Py_TYPE(pybind_class.ptr()));
+    g_pybind_meta_call = base->tp_call;
+    static PyType_Slot slots[] = {{Py_tp_call, reinterpret_cast<void*>(&simchip_meta_call)},
+                                  {0, nullptr}};
+    static PyType_Spec spec = {"rpio_core.SimChipType", static_cast<int>(base->tp_basicsize), 0,
+                               Py_TPFLAGS_DEFAULT, slots};
+    PyObject* meta = PyType_FromSpecWithBases(&spec, reinterpret_cast<PyObject*>(base));
+    if (!meta) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(meta);
+}
+
+std::shared_ptr<SimChip> make_sim_chip(const std::string& kind, long long history_capacity) {
+    const size_t cap = to_capacity(history_capacity);
+    if (kind == "bcm2711") return std::make_shared<SimBcm2711>(cap);
+    if (kind == "rp1") return std::make_shared<SimRp1>(cap);
+    if (kind == "bcm2835" || kind == "bcm2836" || kind == "bcm2837")
+        return std::make_shared<SimBcm2835>(kind, cap);
+    throw py::value_error("unknown chip kind '" + kind +
+                          "'; expected one of bcm2835, bcm2836, bcm2837, bcm2711, rp1");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hot path. State set from Python through fastpath_*; read by output()/input().
+
+constexpr int kFastGpios = 64;
+
+// What the hot path needs about one channel, in one 20-byte record: the pin's register recipe
+// and whether this process set it up (-1 no / mode not set / unmapped, 0 OUT, 1 IN).
+struct FastChannel {
+    uint32_t set_off;
+    uint32_t clr_off;
+    uint32_t lev_off;
+    uint32_t mask;
+    int32_t direction;
+};
+
+struct FastPath {
+    // The table the calls read, rebuilt from the state below whenever that changes.
+    const FastChannel* channels = nullptr;
+    size_t nchannels = 0;
+    // The driver's recipe is replayed on its bus: straight into the mapping when the bus is
+    // plain memory, through one virtual call when it is a model.
+    Bus* bus = nullptr;                  // borrowed: driver_obj holds the driver, which holds it
+    volatile uint32_t* direct = nullptr;
+    PyObject* zero = nullptr;
+    PyObject* one = nullptr;
+
+    // State as set from Python.
+    unsigned ngpio = 0;  // 0 when no driver: every call falls back
+    PinIo io[kFastGpios];
+    PyObject* driver_obj = nullptr;
+    PyObject* fallback_output = nullptr;
+    PyObject* fallback_input = nullptr;
+    std::vector<int8_t> map;       // channel -> gpio or -1; empty = numbering mode not set
+    int8_t direction[kFastGpios];  // -1 not set up by this process, 0 OUT, 1 IN
+    std::vector<FastChannel> table;
+};
+FastPath g_fast;
+
+void fast_rebuild() {
+    std::vector<FastChannel> table(g_fast.map.size(), FastChannel{0, 0, 0, 0, -1});
+    for (size_t ch = 0; ch < g_fast.map.size(); ++ch) {
+        const int gpio = g_fast.map[ch];
+        if (gpio < 0 || static_cast<unsigned>(gpio) >= g_fast.ngpio) continue;
+        const PinIo& io = g_fast.io[gpio];
+        table[ch] = FastChannel{io.set_off, io.clr_off, io.lev_off, io.mask, g_fast.direction[gpio]};
+    }
+    g_fast.table.swap(table);
+    g_fast.channels = g_fast.table.data();
+    g_fast.nchannels = g_fast.table.size();
+}
+
+void fast_clear_directions() { std::memset(g_fast.direction, -1, sizeof g_fast.direction); }
+
+// An exact int's (or bool's) value if it is small and non-negative, else -1.
+inline Py_ssize_t small_index(PyObject* o) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (!PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(o))) return -1;
+    const Py_ssize_t v = PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(o));
+    return v < 0 ? -1 : v;
+#elif PY_VERSION_HEX >= 0x030B0000
+    // ob_size is the signed digit count; one digit holds 30 bits.
+    const Py_ssize_t n = Py_SIZE(o);
+    if (n == 0) return 0;
+    if (n == 1) return static_cast<Py_ssize_t>(reinterpret_cast<PyLongObject*>(o)->ob_digit[0]);
+    return -1;
+#else
+    int overflow = 0;
+    const long v = PyLong_AsLongAndOverflow(o, &overflow);
+    return overflow || v < 0 ? -1 : v;
+#endif
+}
+
+// Truth of an exact int or bool: any non-zero value, however large or negative.
+inline bool int_truth(PyObject* o) {
+#if PY_VERSION_HEX >= 0x030C0000
+    return !PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(o)) ||
+           PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(o)) != 0;
+#else
+    return Py_SIZE(o) != 0;
+#endif
+}
+
+inline bool is_plain_int(PyObject* o) { return PyLong_CheckExact(o) || PyBool_Check(o); }
+
+// The channel's record if the fast path may serve it (a plain int inside the table), else null.
+inline const FastChannel* fast_channel(PyObject* channel) {
+    if (!is_plain_int(channel)) return nullptr;
+    const Py_ssize_t ch = small_index(channel);
+    if (ch < 0 || static_cast<size_t>(ch) >= g_fast.nchannels) return nullptr;
+    return &g_fast.channels[ch];
+}
+
+PyObject* call_fallback(PyObject* fallback, const char* name, PyObject* const* args,
+                        Py_ssize_t nargs) {
+    if (!fallback) {
+        PyErr_Format(PyExc_RuntimeError, "%s(): the rpio_core fast path is not bound "
+                                         "(call fastpath_bind first)", name);
+        return nullptr;
+    }
+    return PyObject_Vectorcall(fallback, args, static_cast<size_t>(nargs), nullptr);
+}
+
+bool reject_keywords(PyObject* kwnames, const char* name) {
+    if (kwnames && PyTuple_GET_SIZE(kwnames) != 0) {
+        PyErr_Format(PyExc_TypeError, "%s() takes no keyword arguments", name);
+        return true;
+    }
+    return false;
+}
+
+PyObject* fast_output(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    if (reject_keywords(kwnames, "output")) return nullptr;
+    if (nargs == 2 && is_plain_int(args[1])) {
+        const FastChannel* c = fast_channel(args[0]);
+        if (c && c->direction == 0) {
+            const uint32_t off = int_truth(args[1]) ? c->set_off : c->clr_off;
+            if (g_fast.direct)
+                g_fast.direct[off >> 2] = c->mask;
+            else
+                g_fast.bus->write32(off, c->mask);
+            Py_RETURN_NONE;
+        }
+    }
+    return call_fallback(g_fast.fallback_output, "output", args, nargs);
+}
+
+PyObject* fast_input(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    if (reject_keywords(kwnames, "input")) return nullptr;
+    if (nargs == 1) {
+        const FastChannel* c = fast_channel(args[0]);
+        if (c && c->direction >= 0) {
+            const uint32_t v =
+                g_fast.direct ? g_fast.direct[c->lev_off >> 2] : g_fast.bus->read32(c->lev_off);
+            PyObject* r = (v & c->mask) ? g_fast.one : g_fast.zero;
+            Py_INCREF(r);
+            return r;
+        }
+    }
+    return call_fallback(g_fast.fallback_input, "input", args, nargs);
+}
+
+// Baseline for benchmarks: the cheapest possible builtin taking two ints.
+PyObject* bench_fastcall_noop2(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyLong_Check(args[0]) || !PyLong_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "_bench_fastcall_noop2() takes two ints");
+        return nullptr;
+    }
+    Py_RETURN_NONE;
+}
+
+PyMethodDef g_fast_methods[] = {
+    {"output", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(fast_output)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "output($module, channel, value, /)\n--\n\nThe hot path of RPIO.output: drives the pin in C++ when channel "
+     "and value are plain ints and the channel is an output set up by this process; every other "
+     "call goes to the bound Python fallback."},
+    {"input", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(fast_input)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "input($module, channel, /)\n--\n\nThe hot path of RPIO.input: returns 0 or 1 (an int) for a plain-int "
+     "channel set up by this process; every other call goes to the bound Python fallback."},
+    {"_bench_fastcall_noop2",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(bench_fastcall_noop2)),
+     METH_FASTCALL, "_bench_fastcall_noop2($module, a, b, /)\n--\n\nBenchmark baseline: does nothing."},
+    {nullptr, nullptr, 0, nullptr}};
+
+void fastpath_reset() {
+    g_fast.bus = nullptr;
+    g_fast.direct = nullptr;
+    g_fast.ngpio = 0;
+    Py_CLEAR(g_fast.driver_obj);
+    Py_CLEAR(g_fast.fallback_output);
+    Py_CLEAR(g_fast.fallback_input);
+    g_fast.map.clear();
+    fast_clear_directions();
+    fast_rebuild();
+}
+
+void fastpath_bind(const py::object& driver, const py::object& fallback_output,
+                   const py::object& fallback_input) {
+    if (!PyCallable_Check(fallback_output.ptr()) || !PyCallable_Check(fallback_input.ptr()))
+        throw py::type_error("fastpath_bind: the fallbacks must be callable");
+    Driver* d = nullptr;
+    if (!driver.is_none()) {
+        if (!py::isinstance<Driver>(driver))
+            throw py::type_error("fastpath_bind: driver must be an rpio_core Driver or None, not " +
+                                 std::string(py::str(py::type::handle_of(driver).attr("__name__"))));
+        d = driver.cast<Driver*>();
+    }
+    PyObject* old[3] = {g_fast.driver_obj, g_fast.fallback_output, g_fast.fallback_input};
+    g_fast.driver_obj = driver.is_none() ? nullptr : driver.inc_ref().ptr();
+    g_fast.fallback_output = fallback_output.inc_ref().ptr();
+    g_fast.fallback_input = fallback_input.inc_ref().ptr();
+    g_fast.ngpio = d ? std::min<unsigned>(d->num_gpios(), kFastGpios) : 0;
+    for (unsigned g = 0; g < g_fast.ngpio; ++g) g_fast.io[g] = d->pin_io(g);
+    g_fast.bus = d ? d->bus().get() : nullptr;
+    g_fast.direct = d ? g_fast.bus->direct() : nullptr;
+    fast_rebuild();
+    for (PyObject* o : old) Py_XDECREF(o);  // last: a destructor may run Python code
+}
+
+void fastpath_set_channel_map(const py::sequence& seq) {
+    std::vector<int8_t> map;
+    map.reserve(py::len(seq));
+    for (const py::handle item : seq) {
+        if (!PyLong_Check(item.ptr()))
+            throw py::type_error("fastpath_set_channel_map: entries must be ints, not " +
+                                 std::string(py::str(py::type::handle_of(item).attr("__name__"))));
+        const long long g = item.cast<long long>();
+        if (g < -1 || g >= kFastGpios)
+            throw py::value_error("fastpath_set_channel_map: gpio " + std::to_string(g) +
+                                  " out of range (-1 for unmapped, 0-63)");
+        map.push_back(static_cast<int8_t>(g));
+    }
+    g_fast.map.swap(map);
+    fast_rebuild();
+}
+
+void fastpath_set_direction(long gpio, int direction) {
+    if (gpio < 0 || gpio >= kFastGpios)
+        throw py::index_error("fastpath_set_direction: gpio " + std::to_string(gpio) +
+                              " out of range (0-63)");
+    if (direction < -1 || direction > 1)
+        throw py::value_error("fastpath_set_direction: direction must be -1 (not set up), 0 (OUT) "
+                              "or 1 (IN), not " + std::to_string(direction));
+    g_fast.direction[gpio] = static_cast<int8_t>(direction);
+    fast_rebuild();
+}
+
+py::dict fastpath_state() {
+    py::dict d;
+    d["driver"] = g_fast.driver_obj ? py::reinterpret_borrow<py::object>(g_fast.driver_obj)
+                                    : py::object(py::none());
+    d["fallback_output"] = g_fast.fallback_output
+                               ? py::reinterpret_borrow<py::object>(g_fast.fallback_output)
+                               : py::object(py::none());
+    d["fallback_input"] = g_fast.fallback_input
+                              ? py::reinterpret_borrow<py::object>(g_fast.fallback_input)
+                              : py::object(py::none());
+    py::list map;
+    for (int8_t g : g_fast.map) map.append(static_cast<int>(g));
+    d["channel_map"] = map;
+    py::dict dirs;
+    for (int g = 0; g < kFastGpios; ++g)
+        if (g_fast.direction[g] != -1) dirs[py::int_(g)] = static_cast<int>(g_fast.direction[g]);
+    d["directions"] = dirs;
+    return d;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+void translate_system_error(std::exception_ptr p) {
+    try {
+        if (p) std::rethrow_exception(p);
+    } catch (const SystemError& e) {
+        // OSError(errno, text, filename) is constructed as the matching subclass
+        // (PermissionError for EACCES, FileNotFoundError for ENOENT, ...).
+        const std::string text = std::string(std::strerror(e.code())) + " (" + e.operation() + ")";
+        PyObject* filename = PyUnicode_DecodeFSDefault(e.path().c_str());
+        if (!filename) return;
+        PyObject* exc = PyObject_CallFunction(PyExc_OSError, "isO", e.code(), text.c_str(), filename);
+        Py_DECREF(filename);
+        if (!exc) return;
+        PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc)), exc);
+        Py_DECREF(exc);
+    }
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "RPIO register core: buses, chip drivers, simulated chips and the hot path.";
+    m.attr("__version__") = RPIO_CORE_VERSION;
+    py::register_exception_translator(&translate_system_error);
+
+    m.attr("INPUT") = static_cast<int>(Function::Input);
+    m.attr("OUTPUT") = static_cast<int>(Function::Output);
+    for (int i = 0; i <= 8; ++i) m.attr(("ALT" + std::to_string(i)).c_str()) = static_cast<int>(alt(i));
+    m.attr("NONE") = static_cast<int>(Function::None);
+    m.attr("PULL_OFF") = static_cast<int>(Pull::Off);
+    m.attr("PULL_DOWN") = static_cast<int>(Pull::Down);
+    m.attr("PULL_UP") = static_cast<int>(Pull::Up);
+    m.attr("PULL_UNKNOWN") = static_cast<int>(Pull::Unknown);
+    m.def("function_name", [](int f) {
+        if (f < 0 || f >= kFunctionCount) throw py::value_error("invalid function code " + std::to_string(f));
+        return std::string(function_name(static_cast<Function>(f)));
+    }, "function"_a, "'INPUT', 'OUTPUT', 'ALT0'..'ALT8' or 'NONE' for a function code.");
+
+    // ---- buses
+    py::class_<Bus, std::shared_ptr<Bus>> bus_class(m, "Bus",
+        "A window of 32-bit registers. read32/write32 take a byte offset (multiple of 4).");
+    bus_class.def("read32", [](Bus& b, long long off) { return b.checked_read32(to_offset(off)); },
+             "offset"_a)
+        .def("write32", [](Bus& b, long long off, long long value) {
+            b.checked_write32(to_offset(off), to_u32(value));
+        }, "offset"_a, "value"_a)
+        .def("size", &Bus::size, "Length of the window in bytes.")
+        .def("settle", &Bus::settle, "The pause between steps of the BCM2835 pull sequence.");
+
+    py::class_<MmapBus, Bus, std::shared_ptr<MmapBus>>(m, "MmapBus",
+        "A memory-mapped register window of a device (/dev/gpiomem, /dev/gpiomem0, /dev/mem at "
+        "a physical base) or of a regular file. Failures raise OSError with errno and path.")
+        .def(py::init([](const py::object& path, long long offset, long long length) {
+            if (offset < 0) throw py::value_error("MmapBus offset must be >= 0");
+            if (length <= 0 || length % 4 != 0)
+                throw py::value_error("MmapBus length must be a positive multiple of 4");
+            const std::string p = py::module_::import("os").attr("fsencode")(path).cast<std::string>();
+            return std::make_shared<MmapBus>(p, static_cast<uint64_t>(offset), static_cast<size_t>(length));
+        }), "path"_a, "offset"_a = 0, "length"_a = 4096)
+        .def_property_readonly("path", [](const MmapBus& b) {
+            return py::reinterpret_steal<py::object>(PyUnicode_DecodeFSDefault(b.path().c_str()));
+        })
+        .def_property_readonly("offset", &MmapBus::offset)
+        .def("__repr__", [](const MmapBus& b) {
+            return "MmapBus(" + std::string(py::repr(py::str(b.path()))) + ", offset=" +
+                   std::to_string(b.offset()) + ", length=" + std::to_string(b.size()) + ")";
+        });
+
+    // ---- simulated chips
+    g_history_entry_type = PyStructSequence_NewType(&g_history_desc);
+    if (!g_history_entry_type) throw py::error_already_set();
+    m.attr("HistoryEntry") = py::reinterpret_borrow<py::object>(
+        reinterpret_cast<PyObject*>(g_history_entry_type));
+
+    py::class_<PinState>(m, "PinState", "What a simulated pin is doing.")
+        .def_property_readonly("function", [](const PinState& s) { return static_cast<int>(s.function); })
+        .def_readonly("latch", &PinState::latch)
+        .def_property_readonly("pull", [](const PinState& s) { return static_cast<int>(s.pull); })
+        .def_property_readonly("drive", [](const PinState& s) -> py::object {
+            return s.drive < 0 ? py::object(py::none()) : py::object(py::int_(s.drive));
+        })
+        .def_readonly("level", &PinState::level)
+        .def_readonly("floating", &PinState::floating)
+        .def("__repr__", [](const PinState& s) {
+            return std::string("PinState(function=") + function_name(s.function) +
+                   ", latch=" + std::to_string(s.latch) + ", pull=" + pull_name(s.pull) +
+                   ", drive=" + (s.drive < 0 ? std::string("None") : std::to_string(s.drive)) +
+                   ", level=" + std::to_string(s.level) +
+                   ", floating=" + (s.floating ? "True" : "False") + ")";
+        });
+
+    py::class_<SimEventLine, std::shared_ptr<SimEventLine>>(m, "SimEventLine",
+        "Edge events of one simulated pin: fileno() yields 48-byte gpio_v2_line_event records.")
+        .def("fileno", [](const SimEventLine& l) {
+            if (l.closed()) throw py::value_error("fileno() on a closed SimEventLine");
+            return l.fileno();
+        })
+        .def_property_readonly("gpio", &SimEventLine::gpio)
+        .def_property_readonly("rising", &SimEventLine::rising)
+        .def_property_readonly("falling", &SimEventLine::falling)
+        .def_property_readonly("closed", &SimEventLine::closed)
+        .def_property_readonly("dropped", &SimEventLine::dropped,
+                               "Events lost because nobody read and the pipe was full.")
+        .def_property_readonly("seqno", &SimEventLine::seqno, "Matching edges so far.")
+        .def("get_value", &SimEventLine::get_value)
+        .def("close", &SimEventLine::close, "Release the line; idempotent.")
+        .def("__enter__", [](py::object self) { return self; })
+        .def("__exit__", [](SimEventLine& l, py::args) { l.close(); })
+        .def("__repr__", [](const SimEventLine& l) {
+            return "SimEventLine(gpio=" + std::to_string(l.gpio()) + ", rising=" +
+                   (l.rising() ? "True" : "False") + ", falling=" + (l.falling() ? "True" : "False") +
+                   (l.closed() ? ", closed" : "") + ")";
+        });
+
+    const py::object sim_meta = make_simchip_metaclass(bus_class);
+    py::class_<SimChip, Bus, std::shared_ptr<SimChip>> sim_chip_class(m, "SimChip",
+        "A simulated GPIO block (a Bus) and its outside world. SimChip(kind, history_capacity=65536) "
+        "builds a fresh chip of that kind: 'bcm2835', 'bcm2836', 'bcm2837', 'bcm2711' or 'rp1'.",
+        py::metaclass(sim_meta));
+    sim_chip_class
+        .def_property_readonly("kind", &SimChip::kind)
+        .def("num_gpios", &SimChip::num_gpios)
+        .def("drive", [](SimChip& c, long gpio, const py::object& level) {
+            c.validate_gpio(gpio);
+            c.drive(static_cast<unsigned>(gpio), to_drive(level));
+        }, "gpio"_a, "level"_a, "Drive the pin from outside: 0, 1, or None/'release' to let go.")
+        .def("level", [](const SimChip& c, long gpio) {
+            c.validate_gpio(gpio);
+            return c.level(static_cast<unsigned>(gpio));
+        }, "gpio"_a, "The level the pin shows (a floating pin reads 0).")
+        .def("pin_state", [](const SimChip& c, long gpio) {
+            c.validate_gpio(gpio);
+            return c.pin_state(static_cast<unsigned>(gpio));
+        }, "gpio"_a)
+        .def("history", &history_list, "Level changes, oldest first, as HistoryEntry tuples.")
+        .def("clear_history", &SimChip::clear_history)
+        .def_property("history_capacity", &SimChip::history_capacity,
+                      [](SimChip& c, long long n) { c.set_history_capacity(to_capacity(n)); },
+                      "Size of the history ring; setting it clears the history.")
+        .def("request_events", [](SimChip& c, long gpio, bool rising, bool falling) {
+            c.validate_gpio(gpio);
+            return c.request_events(static_cast<unsigned>(gpio), rising, falling);
+        }, "gpio"_a, "rising"_a = true, "falling"_a = true)
+        .def("__repr__", [](const SimChip& c) { return "<simulated " + c.kind() + ">"; });
+
+    g_simchip_class = sim_chip_class.ptr();
+    g_simchip_factory = py::cpp_function(&make_sim_chip, py::name("SimChip"), "kind"_a,
+                                         "history_capacity"_a = static_cast<long long>(kDefaultHistoryCapacity))
+                            .release().ptr();
+
+    py::class_<SimBcm2835, SimChip, std::shared_ptr<SimBcm2835>>(m, "SimBcm2835",
+        "Simulated BCM2835/2836/2837 GPIO block (54 gpios, GPPUD pulls).", py::metaclass(sim_meta))
+        .def(py::init([](const std::string& kind, long long history_capacity) {
+            return std::make_shared<SimBcm2835>(kind, to_capacity(history_capacity));
+        }), "kind"_a = "bcm2835", "history_capacity"_a = static_cast<long long>(kDefaultHistoryCapacity));
+    py::class_<SimBcm2711, SimChip, std::shared_ptr<SimBcm2711>>(m, "SimBcm2711",
+        "Simulated BCM2711 GPIO block (58 gpios, readable pulls).", py::metaclass(sim_meta))
+        .def(py::init([](long long history_capacity) {
+            return std::make_shared<SimBcm2711>(to_capacity(history_capacity));
+        }), "history_capacity"_a = static_cast<long long>(kDefaultHistoryCapacity));
+    py::class_<SimRp1, SimChip, std::shared_ptr<SimRp1>>(m, "SimRp1",
+        "Simulated RP1 GPIO blocks (Pi 5), the 0x30000-byte window of /dev/gpiomem0.",
+        py::metaclass(sim_meta))
+        .def(py::init([](long long history_capacity) {
+            return std::make_shared<SimRp1>(to_capacity(history_capacity));
+        }), "history_capacity"_a = static_cast<long long>(kDefaultHistoryCapacity));
+
+    // ---- drivers
+    py::class_<Driver, std::shared_ptr<Driver>>(m, "Driver",
+        "Chip-neutral GPIO operations over a Bus. gpio, function and pull are validated "
+        "(IndexError/ValueError) before any register is touched.")
+        .def("num_gpios", &Driver::num_gpios)
+        .def_property_readonly("chip", [](const Driver& d) { return std::string(d.chip()); })
+        .def_property_readonly("bus", [](const Driver& d) { return d.bus(); })
+        .def("set_function", [](Driver& d, long gpio, int function) {
+            d.validate_gpio(gpio);
+            d.validate_function(function);
+            d.set_function(static_cast<unsigned>(gpio), static_cast<Function>(function));
+        }, "gpio"_a, "function"_a)
+        .def("get_function", [](Driver& d, long gpio) {
+            d.validate_gpio(gpio);
+            return static_cast<int>(d.get_function(static_cast<unsigned>(gpio)));
+        }, "gpio"_a)
+        .def("write", [](Driver& d, long gpio, int level) {
+            d.validate_gpio(gpio);
+            if (level != 0 && level != 1) throw py::value_error("level must be 0 or 1");
+            d.write(static_cast<unsigned>(gpio), level != 0);
+        }, "gpio"_a, "level"_a)
+        .def("read", [](Driver& d, long gpio) {
+            d.validate_gpio(gpio);
+            return d.read(static_cast<unsigned>(gpio));
+        }, "gpio"_a)
+        .def("set_pull", [](Driver& d, long gpio, int pull) {
+            d.validate_gpio(gpio);
+            d.validate_pull(pull);
+            d.set_pull(static_cast<unsigned>(gpio), static_cast<Pull>(pull));
+        }, "gpio"_a, "pull"_a)
+        .def("get_pull", [](Driver& d, long gpio) {
+            d.validate_gpio(gpio);
+            return static_cast<int>(d.get_pull(static_cast<unsigned>(gpio)));
+        }, "gpio"_a)
+        .def("latch", [](Driver& d, long gpio) {
+            d.validate_gpio(gpio);
+            return d.latch(static_cast<unsigned>(gpio));
+        }, "gpio"_a, "The output latch as the chip reports it, or -1 where it cannot.")
+        .def("__repr__", [](const Driver& d) { return std::string("<") + d.chip() + " driver>"; });
+
+    py::class_<Bcm2835Driver, Driver, std::shared_ptr<Bcm2835Driver>>(m, "Bcm2835Driver",
+        "BCM2835/2836/2837: 54 gpios, FSEL, SET/CLR, LEV, GPPUD pulls (not readable).")
+        .def(py::init<std::shared_ptr<Bus>>(), "bus"_a);
+    py::class_<Bcm2711Driver, Bcm2835Driver, std::shared_ptr<Bcm2711Driver>>(m, "Bcm2711Driver",
+        "BCM2711: 58 gpios, pulls through GPIO_PUP_PDN_CNTRL_REG0-3 (readable).")
+        .def(py::init<std::shared_ptr<Bus>>(), "bus"_a);
+    py::class_<Rp1Driver, Driver, std::shared_ptr<Rp1Driver>>(m, "Rp1Driver",
+        "RP1 (Pi 5): 54 gpios over IO_BANK, SYS_RIO and PADS; ALT5 is SYS_RIO itself.")
+        .def(py::init<std::shared_ptr<Bus>>(), "bus"_a);
+
+    // ---- the hot path
+    g_fast.zero = PyLong_FromLong(0);
+    g_fast.one = PyLong_FromLong(1);
+    fast_clear_directions();
+    if (PyModule_AddFunctions(m.ptr(), g_fast_methods) != 0) throw py::error_already_set();
+    m.def("fastpath_bind", &fastpath_bind, "driver"_a, "fallback_output"_a, "fallback_input"_a,
+          "Bind the driver (or None) and the Python fallbacks that handle every other case.");
+    m.def("fastpath_set_channel_map", &fastpath_set_channel_map, "channel_map"_a,
+          "index = channel, value = gpio or -1; empty = numbering mode not set.");
+    m.def("fastpath_set_direction", &fastpath_set_direction, "gpio"_a, "direction"_a,
+          "-1 not set up by this process, 0 OUT, 1 IN.");
+    m.def("fastpath_reset", &fastpath_reset, "Forget driver, fallbacks, map and directions.");
+    m.def("fastpath_state", &fastpath_state, "The fast path's state, for tests and debugging.");
+    m.def("_bench_noop2", [](int, int) {}, "a"_a, "b"_a, "Benchmark baseline: a typed pybind11 no-op.");
+}

@@ -1,0 +1,381 @@
+"""The process-wide PWM session: which backend runs, chosen once, announced with one log line.
+
+Backends (``RPIO_PWM_BACKEND`` forces one):
+
+* ``hardware`` -- a Pi 0-4 (BCM2835/6/7/2711): the DMA controller on /dev/mem + the VideoCore mailbox.
+* ``model``    -- no Raspberry Pi: the same controller against the simulated SoC (rpio_pwm.model).
+* ``sysfs``    -- a Pi 5: the kernel's hardware PWM where the pin has it, software timing elsewhere.
+* ``software`` -- software timing for every pin.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from typing import Callable, List, Optional, Sequence, Tuple
+
+from rpio_pwm import _pwm
+from rpio_pwm.board import BoardFacts, default_dma_channel_for, read_board
+from rpio_pwm.errors import PWMArgumentError, PWMError
+
+log = logging.getLogger("rpio_pwm")
+
+BACKENDS = ("hardware", "model", "sysfs", "software")
+
+_lock = threading.RLock()
+_backend = None
+_writer: Optional[Callable[[int, int], None]] = None
+_atexit_registered = False
+
+
+def set_gpio_writer(write: Optional[Callable[[int, int], None]]) -> None:
+    """The ``write(gpio, level)`` that software timing uses (default: the GPIO character device)."""
+    global _writer
+    _writer = write
+
+
+def gpio_writer() -> Callable[[int, int], None]:
+    global _writer
+    if _writer is None:
+        from rpio_pwm.chardev import ChardevWriter
+
+        _writer = ChardevWriter()
+    return _writer
+
+
+# ---------------------------------------------------------------- the DMA backends
+class DmaBackend:
+    """RPIO.PWM on the DMA controller: on a Pi (``hardware``) or on the simulated SoC (``model``)."""
+
+    def __init__(self, kind: str, platform, facts: BoardFacts, clock: str = "wall"):
+        self.kind = kind
+        self.platform = platform
+        self.facts = facts
+        self.ctrl = _pwm.Controller(platform)
+        self.sim = platform if kind == "model" else None
+        if clock not in ("wall", "manual"):
+            raise PWMArgumentError(f"RPIO_PWM_MODEL_CLOCK must be 'wall' or 'manual', not {clock!r}")
+        self.clock = clock
+        self._t0 = time.monotonic_ns()
+        self._catchup = int(float(os.environ.get("RPIO_PWM_MODEL_CATCHUP_US", "2000000")) * _pwm.TICKS_PER_US)
+
+    def sync(self) -> None:
+        """Wall-clock model: bring the model up to now (in C++; nothing per pulse in Python)."""
+        if self.sim is None or self.clock != "wall":
+            return
+        target = (time.monotonic_ns() - self._t0) * _pwm.TICKS_PER_US // 1000
+        now = self.sim.now
+        if target <= now:
+            return
+        if target - now > self._catchup:
+            self.sim.skip_to(target - self._catchup)
+        self.sim.run_until(target)
+
+    # lifecycle
+    def setup(self, incr_us: int, delay_hw: int) -> None:
+        self.ctrl.setup(incr_us, delay_hw)
+
+    def cleanup(self) -> None:
+        self.ctrl.cleanup()
+
+    def is_setup(self) -> bool:
+        return self.ctrl.is_setup()
+
+    @property
+    def incr_us(self) -> int:
+        return self.ctrl.incr_us
+
+    # channels
+    def init_channel(self, ch: int, subcycle_us: int, enforce_minimum: bool = True) -> None:
+        self.ctrl.init_channel(ch, subcycle_us, enforce_minimum)
+        if self.sim is not None:  # the channel waits on its first slot: watch its ring's first block
+            self.sim.watch_cb(ch, self.ctrl.ring_info(ch)["first_cb_bus"])
+        if self.kind == "hardware":
+            mask = self.facts.dma_channel_mask
+            if ch == 0 or (mask is not None and not mask & (1 << ch)):
+                log.warning("DMA channel %d is used by the %s; channel %d is the safe default on this board",
+                            ch, "kernel (RPIO#27)" if ch == 0 else "VideoCore firmware", self.default_channel())
+        log.debug("init_channel(%d, %dus): %s", ch, subcycle_us, (self.ctrl.pacer() or {}).get("description"))
+
+    def release_channel(self, ch: int) -> None:
+        self.ctrl.release_channel(ch)
+
+    def is_channel_initialized(self, ch: int) -> bool:
+        return self.ctrl.is_channel_initialized(ch)
+
+    def initialized_channels(self) -> List[int]:
+        return self.ctrl.initialized_channels()
+
+    def subcycle_us(self, ch: int) -> int:
+        return self.ctrl.subcycle_us(ch)
+
+    def describe_channel(self, ch: int) -> str:
+        return self.ctrl.describe_channel(ch)
+
+    # pulses
+    def add_pulse(self, ch: int, gpio: int, start: int, width: int) -> None:
+        self.ctrl.add_pulse(ch, gpio, start, width)
+
+    def set_pulses(self, ch: int, gpio: int, pulses: Sequence[Tuple[int, int]]) -> None:
+        self.ctrl.set_pulses(ch, gpio, list(pulses))
+
+    def clear_channel(self, ch: int) -> None:
+        self.ctrl.clear_channel(ch)
+
+    def clear_channel_gpio(self, ch: int, gpio: int) -> None:
+        self.ctrl.clear_channel_gpio(ch, gpio)
+
+    def owner(self, gpio: int) -> int:
+        return self.ctrl.owner(gpio)
+
+    # channel choice
+    def default_channel(self) -> int:
+        return default_dma_channel_for(self.facts, self.platform.soc)
+
+    def candidate_channels(self) -> List[int]:
+        """Channels RPi.GPIO-style PWM objects may take, best first."""
+        info = _pwm.soc_info(self.platform.soc)
+        legacy = info["legacy_dma_mask"]
+        mask = self.facts.dma_channel_mask if self.kind == "hardware" else None
+        chans = [c for c in range(_pwm.DMA_CHANNELS - 1, 0, -1)
+                 if legacy & (1 << c) and (mask is None or mask & (1 << c))]
+        return chans
+
+
+# ---------------------------------------------------------------- sysfs / software
+class RenderedBackend:
+    """RPIO.PWM's rules (the same C++ PwmState as the DMA controller) rendered onto the kernel's
+    hardware PWM (``sysfs``) where a pin has it, and onto the software engine everywhere else."""
+
+    def __init__(self, kind: str, facts: BoardFacts, *, chip=None, engine=None):
+        from rpio_pwm.software import SoftwareEngine
+
+        self.kind = kind
+        self.facts = facts
+        self.sim = None
+        self.state = _pwm.PwmState("BCM2712" if facts.soc == "BCM2712" else (facts.soc or "BCM2837"))
+        self.state.set_legacy_check(False)  # channel numbers are only names here
+        self.chip = chip
+        self._engine = engine
+        self._engine_factory = lambda: SoftwareEngine(gpio_writer())
+        self._hw = {}  # gpio -> pwm channel of the chip
+        allowed = os.environ.get("RPIO_PWM_HW_PINS")
+        self._hw_allowed = None if allowed is None else {int(x) for x in allowed.split(",") if x.strip()}
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = self._engine_factory()
+        return self._engine
+
+    def sync(self) -> None:
+        pass
+
+    def setup(self, incr_us: int, delay_hw: int) -> None:
+        self.state.setup(incr_us, delay_hw)
+
+    def cleanup(self) -> None:
+        if not self.state.is_setup():
+            return
+        for ch in self.state.initialized_channels():
+            for g in self.state.gpios(ch):
+                self._unrender(g)
+        for g in range(32):
+            if self.state.gpios_used & (1 << g):
+                self._unrender(g)
+        if self._engine is not None:
+            self._engine.stop()
+        self.state.reset()
+
+    def is_setup(self) -> bool:
+        return self.state.is_setup()
+
+    @property
+    def incr_us(self) -> int:
+        return self.state.incr_us
+
+    def init_channel(self, ch: int, subcycle_us: int, enforce_minimum: bool = True) -> None:
+        self.state.init_channel(ch, subcycle_us, enforce_minimum)
+
+    def release_channel(self, ch: int) -> None:
+        gpios = self.state.gpios(ch)
+        self.state.release_channel(ch)
+        for g in gpios:
+            self._unrender(g)
+
+    def is_channel_initialized(self, ch: int) -> bool:
+        return self.state.is_channel_initialized(ch)
+
+    def initialized_channels(self) -> List[int]:
+        return self.state.initialized_channels()
+
+    def subcycle_us(self, ch: int) -> int:
+        return self.state.subcycle_us(ch)
+
+    def describe_channel(self, ch: int) -> str:
+        lines = [f"Subcycle time: {self.state.subcycle_us(ch)}us", f"PW Increments: {self.state.incr_us}us",
+                 f"Num samples:   {self.state.num_samples(ch)}"]
+        for g in self.state.gpios(ch):
+            how = f"hardware PWM channel {self._hw[g]} of {self.chip.path}" if g in self._hw else "software timing"
+            runs = " ".join(f"[{s}, +{w})" for s, w in self.state.runs(ch, g)) or "low"
+            lines.append(f"GPIO {g}: {runs} ({how})")
+        return "\n".join(lines) + "\n"
+
+    def add_pulse(self, ch: int, gpio: int, start: int, width: int) -> None:
+        self.state.add_pulse(ch, gpio, start, width)
+        self.state.mark_gpio_used(gpio)
+        self._render(ch, gpio)
+
+    def set_pulses(self, ch: int, gpio: int, pulses: Sequence[Tuple[int, int]]) -> None:
+        self.state.set_pulses(ch, gpio, list(pulses))
+        self.state.mark_gpio_used(gpio)
+        self._render(ch, gpio)
+
+    def clear_channel(self, ch: int) -> None:
+        for g in self.state.clear_channel(ch):
+            self._unrender(g)
+
+    def clear_channel_gpio(self, ch: int, gpio: int) -> None:
+        self.state.clear_channel_gpio(ch, gpio)
+        self._unrender(gpio)
+
+    def owner(self, gpio: int) -> int:
+        return self.state.owner(gpio)
+
+    def default_channel(self) -> int:
+        env = os.environ.get("RPIO_PWM_DMA_CHANNEL")
+        return int(env, 0) if env else 14
+
+    def candidate_channels(self) -> List[int]:
+        return list(range(_pwm.DMA_CHANNELS - 1, -1, -1))
+
+    # ---- rendering
+    def hardware_channel(self, gpio: int) -> Optional[int]:
+        if self.chip is None or (self._hw_allowed is not None and gpio not in self._hw_allowed):
+            return None
+        ch = self.chip.channel_for(gpio)
+        if ch is None or any(c == ch for g, c in self._hw.items() if g != gpio):
+            return None
+        return ch
+
+    def _render(self, ch: int, gpio: int) -> None:
+        incr = self.state.incr_us
+        period_us = self.state.subcycle_us(ch)
+        runs = self.state.runs(ch, gpio)
+        hw = self.hardware_channel(gpio)
+        if hw is not None and len(runs) <= 1:
+            if gpio not in self._hw and gpio in self.engine.pins():
+                self.engine.remove_pin(gpio, level=None)
+            width_us = runs[0][1] * incr if runs else 0
+            self.chip.configure(hw, period_us * 1000, width_us * 1000)
+            if gpio not in self._hw:
+                log.info("GPIO %d: kernel hardware PWM (channel %d of %s)", gpio, hw, self.chip.path)
+            self._hw[gpio] = hw
+            return
+        if gpio in self._hw:  # no longer one pulse per subcycle: the hardware cannot do it
+            self.chip.disable(self._hw.pop(gpio))
+        self.engine.set_pin(gpio, period_us * 1000, [(s * incr * 1000, (s + w) * incr * 1000) for s, w in runs])
+
+    def _unrender(self, gpio: int) -> None:
+        if gpio in self._hw:
+            self.chip.disable(self._hw.pop(gpio))
+        elif self._engine is not None and gpio in self._engine.pins():
+            self._engine.remove_pin(gpio, level=0)
+
+
+# ---------------------------------------------------------------- choosing
+def choose_kind(facts: BoardFacts, forced: Optional[str] = None) -> Tuple[str, str]:
+    """(backend kind, reason) for a board; ``forced`` is RPIO_PWM_BACKEND's value."""
+    if forced:
+        forced = forced.strip().lower()
+        if forced not in BACKENDS:
+            raise PWMArgumentError(f"RPIO_PWM_BACKEND={forced!r}: expected one of {', '.join(BACKENDS)}")
+        return forced, "RPIO_PWM_BACKEND"
+    if facts.has_legacy_dma:
+        return "hardware", f"{facts.model or facts.soc}"
+    if facts.soc == "BCM2712":
+        return "sysfs", f"{facts.model or 'BCM2712'}: no legacy DMA engine reaches the RP1 GPIOs"
+    return "model", "no Raspberry Pi found"
+
+
+def _make_backend(kind: Optional[str] = None, facts: Optional[BoardFacts] = None):
+    facts = facts or read_board()
+    kind, why = choose_kind(facts, kind or os.environ.get("RPIO_PWM_BACKEND"))
+
+    if kind == "hardware":
+        if not facts.has_legacy_dma:
+            raise PWMError("RPIO_PWM_BACKEND=hardware needs a Raspberry Pi 0-4 (BCM2835/6/7/2711); "
+                           f"this board reports {facts.soc or 'no SoC'}")
+        try:
+            platform = _pwm.HardwarePlatform(facts.soc, periph_base=facts.periph_base)
+        except PWMError as e:
+            raise PWMError(f"{e}. DMA PWM needs root (sudo) for /dev/mem and /dev/vcio; "
+                           "RPIO_PWM_BACKEND=sysfs or =software work without it") from None
+        be = DmaBackend("hardware", platform, facts)
+        log.info("RPIO.PWM backend: hardware DMA on %s (%s, peripherals at %#x, default DMA channel %d)",
+                 facts.soc, why, platform.periph_base, be.default_channel())
+    elif kind == "model":
+        soc = os.environ.get("RPIO_PWM_MODEL_SOC") or (facts.soc if facts.has_legacy_dma else "BCM2837")
+        be = DmaBackend("model", _pwm.SimSoc(soc), facts, os.environ.get("RPIO_PWM_MODEL_CLOCK", "wall"))
+        log.info("RPIO.PWM backend: model (simulated %s board, %s clock; %s)", soc, be.clock, why)
+    else:
+        chip = None
+        if kind == "sysfs":
+            from rpio_pwm.sysfs import SysfsPwmChip
+
+            root = os.environ.get("RPIO_PWM_SYSFS_ROOT", "/sys/class/pwm")
+            chip = SysfsPwmChip.find(root, pi5=facts.soc == "BCM2712" or not facts.has_legacy_dma)
+        be = RenderedBackend(kind, facts, chip=chip)
+        if kind == "sysfs":
+            log.info("RPIO.PWM backend: sysfs (%s); hardware PWM %s, software timing on other pins", why,
+                     f"via {chip.path} on GPIO {sorted(chip.gpio_channels)}" if chip else "not found (no pwm overlay?)")
+        else:
+            log.info("RPIO.PWM backend: software timing on every pin (%s)", why)
+    return be
+
+
+def backend():
+    return _backend
+
+
+def ensure_backend():
+    global _backend, _atexit_registered
+    with _lock:
+        if _backend is None:
+            _backend = _make_backend()
+        if not _atexit_registered:
+            atexit.register(_at_exit)
+            _atexit_registered = True
+        return _backend
+
+
+def use_backend(be) -> None:
+    """Installs a ready backend (tests, the umbrella's simulated board)."""
+    global _backend
+    with _lock:
+        if _backend is not None and _backend is not be:
+            _backend.cleanup()
+        _backend = be
+
+
+def reset() -> None:
+    """Cleans up and forgets the backend; the next setup() chooses again."""
+    global _backend
+    with _lock:
+        if _backend is not None:
+            try:
+                _backend.cleanup()
+            finally:
+                _backend = None
+
+
+def _at_exit() -> None:
+    be = _backend
+    if be is not None:
+        try:
+            be.cleanup()
+        except Exception as e:  # exiting anyway; say why
+            log.error("RPIO.PWM cleanup at exit failed: %s", e)

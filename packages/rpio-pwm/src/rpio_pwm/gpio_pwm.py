@@ -1,0 +1,303 @@
+"""RPi.GPIO's ``PWM(channel, frequency)`` class, built for a host that knows its own GPIO state.
+
+The umbrella package binds it::
+
+    PWM = make_pwm_class(check_output, write)           # RPIO's GPIO.PWM
+
+* ``check_output(channel) -> gpio``: maps the user's channel (BOARD/BCM) and raises RPi.GPIO's
+  ``RuntimeError('You must setup() the GPIO channel as an output first')`` unless it is an output.
+* ``write(gpio, level)``: drives the pin (software timing, and the final LOW of ``stop()``).
+* ``choose_engine(gpio, write) -> engine`` (optional): where the waveform comes from. The default,
+  :func:`default_engine`, takes a free DMA channel of rpio_pwm's backend (hardware or model) where
+  there is one, the kernel's hardware PWM on a Pi 5 pin that has it, and a software timer otherwise.
+* ``to_gpio(channel) -> gpio`` (optional): if given, RPi.GPIO's check order is kept exactly
+  (the "already exists" check comes before the output check).
+
+An engine has ``start(frequency, dutycycle)``, ``update(frequency, dutycycle)`` and ``stop()``;
+``stop()`` leaves the pin low.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import weakref
+from typing import Callable, Dict, Optional
+
+from rpio_pwm import _pwm, _session
+from rpio_pwm.errors import PWMError
+
+__all__ = ["make_pwm_class", "default_engine", "DmaPwmEngine", "SoftwarePwmEngine", "SysfsPwmEngine"]
+
+log = logging.getLogger("rpio_pwm")
+
+_FREQ_MSG = "frequency must be greater than 0.0"
+_DC_MSG = "dutycycle must have a value from 0.0 to 100.0"
+
+
+def _real(value) -> float:
+    """float(value) with C's PyFloat_AsDouble errors: a str is a TypeError, not a ValueError."""
+    if isinstance(value, (str, bytes, bytearray)) or not hasattr(type(value), "__float__") and not hasattr(type(value), "__index__"):
+        raise TypeError(f"must be real number, not {type(value).__name__}")
+    return float(value)
+
+
+def _frequency(value) -> float:
+    f = _real(value)
+    if not f > 0.0:  # also refuses NaN
+        raise ValueError(_FREQ_MSG)
+    return f
+
+
+def _dutycycle(value) -> float:
+    dc = _real(value)
+    if not 0.0 <= dc <= 100.0:
+        raise ValueError(_DC_MSG)
+    return dc
+
+
+# ---------------------------------------------------------------- engines
+class SoftwarePwmEngine:
+    """A software timer (one shared thread) driving the pin through ``write``."""
+
+    _shared: Dict[int, object] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, gpio: int, write: Callable[[int, int], None], engine=None):
+        from rpio_pwm.software import SoftwareEngine
+
+        self.gpio = gpio
+        if engine is None:
+            with SoftwarePwmEngine._lock:
+                engine = SoftwarePwmEngine._shared.get(id(write))
+                if engine is None:
+                    engine = SoftwareEngine(write)
+                    SoftwarePwmEngine._shared[id(write)] = engine
+        self.engine = engine
+
+    def start(self, frequency: float, dutycycle: float) -> None:
+        self.update(frequency, dutycycle)
+
+    def update(self, frequency: float, dutycycle: float) -> None:
+        period = max(1, round(1e9 / frequency))
+        high = round(period * dutycycle / 100.0)
+        self.engine.set_pin(self.gpio, period, [(0, high)] if high > 0 else [])
+
+    def stop(self) -> None:
+        self.engine.remove_pin(self.gpio, level=0)
+
+
+class DmaPwmEngine:
+    """A DMA channel of its own (the period is rounded to the pulse increment)."""
+
+    def __init__(self, gpio: int, backend=None):
+        self.gpio = gpio
+        self.backend = backend
+        self.channel: Optional[int] = None
+        self.period_us = 0
+
+    def _ensure(self):
+        if self.backend is None:
+            self.backend = _session.ensure_backend()
+        be = self.backend
+        be.sync()
+        if not be.is_setup():
+            be.setup(10, 0)
+        return be
+
+    def _period(self, be, frequency: float) -> int:
+        incr = be.incr_us
+        n = max(2, round(1e6 / frequency / incr))
+        return n * incr
+
+    def start(self, frequency: float, dutycycle: float) -> None:
+        be = self._ensure()
+        period = self._period(be, frequency)
+        taken = set(be.initialized_channels())
+        for ch in be.candidate_channels():
+            if ch in taken:
+                continue
+            be.init_channel(ch, period, False)
+            self.channel, self.period_us = ch, period
+            break
+        else:
+            raise PWMError("no free DMA channel for another PWM")
+        self._pulse(be, dutycycle)
+
+    def _pulse(self, be, dutycycle: float) -> None:
+        n = self.period_us // be.incr_us
+        width = round(n * dutycycle / 100.0)
+        be.set_pulses(self.channel, self.gpio, [(0, width)] if width else [])
+
+    def update(self, frequency: float, dutycycle: float) -> None:
+        be = self._ensure()
+        period = self._period(be, frequency)
+        if period != self.period_us:
+            be.release_channel(self.channel)
+            be.init_channel(self.channel, period, False)
+            self.period_us = period
+        self._pulse(be, dutycycle)
+
+    def stop(self) -> None:
+        if self.channel is not None and self.backend is not None:
+            be = self.backend
+            be.sync()
+            if be.is_setup() and be.is_channel_initialized(self.channel):
+                be.release_channel(self.channel)  # drives the pin low
+        self.channel = None
+
+
+class SysfsPwmEngine:
+    """The kernel's hardware PWM channel of the pin (Pi 5: GPIO 12/13/18/19)."""
+
+    def __init__(self, gpio: int, chip, channel: int):
+        self.gpio, self.chip, self.channel = gpio, chip, channel
+
+    def start(self, frequency: float, dutycycle: float) -> None:
+        self.update(frequency, dutycycle)
+
+    def update(self, frequency: float, dutycycle: float) -> None:
+        period = max(1, round(1e9 / frequency))
+        self.chip.configure(self.channel, period, round(period * dutycycle / 100.0))
+
+    def stop(self) -> None:
+        self.chip.disable(self.channel)
+
+
+class _Fallback:
+    """Tries the preferred engine; if it cannot start (no channel, inexact pacing), software timing."""
+
+    def __init__(self, first, gpio: int, write):
+        self.first, self.gpio, self.write = first, gpio, write
+        self.active = None
+
+    def start(self, frequency, dutycycle):
+        try:
+            self.first.start(frequency, dutycycle)
+            self.active = self.first
+        except PWMError as e:
+            log.info("GPIO %d: %s; using software timing", self.gpio, e)
+            self.active = SoftwarePwmEngine(self.gpio, self.write)
+            self.active.start(frequency, dutycycle)
+
+    def update(self, frequency, dutycycle):
+        self.active.update(frequency, dutycycle)
+
+    def stop(self):
+        if self.active is not None:
+            self.active.stop()
+        self.active = None
+
+
+def default_engine(gpio: int, write: Callable[[int, int], None]):
+    """DMA where rpio_pwm runs the DMA controller (a Pi 0-4, or the simulated board), the kernel's
+    hardware PWM on a Pi 5 pin that has it, software timing otherwise."""
+    be = _session.ensure_backend()
+    if be.kind in ("hardware", "model"):
+        return _Fallback(DmaPwmEngine(gpio, be), gpio, write)
+    if be.kind == "sysfs":
+        hw = be.hardware_channel(gpio)
+        if hw is not None and be.owner(gpio) < 0:
+            return SysfsPwmEngine(gpio, be.chip, hw)
+    return SoftwarePwmEngine(gpio, write)
+
+
+# ---------------------------------------------------------------- the class
+def make_pwm_class(check_output: Callable[[object], int], write: Callable[[int, int], None],
+                   choose_engine: Optional[Callable[[int, Callable[[int, int], None]], object]] = None, *,
+                   to_gpio: Optional[Callable[[object], int]] = None, name: str = "PWM"):
+    """Returns a subclassable class ``PWM(channel, frequency, /)`` with RPi.GPIO's behaviour."""
+    choose = choose_engine or default_engine
+    live: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
+    lock = threading.RLock()
+
+    def claim(gpio: int, obj) -> None:
+        with lock:
+            other = live.get(gpio)
+            if other is not None and other is not obj:
+                raise RuntimeError("A PWM object already exists for this GPIO channel")
+            live[gpio] = obj
+
+    class PWM:
+        """Pulse Width Modulation class"""
+
+        def __init__(self, channel, frequency, /):
+            if to_gpio is not None:
+                gpio = to_gpio(channel)
+                with lock:
+                    if gpio in live:
+                        raise RuntimeError("A PWM object already exists for this GPIO channel")
+                gpio = check_output(channel)
+            else:
+                gpio = check_output(channel)
+                with lock:
+                    if gpio in live:
+                        raise RuntimeError("A PWM object already exists for this GPIO channel")
+            self._frequency = _frequency(frequency)
+            self._gpio = gpio
+            self._dutycycle = 0.0
+            self._engine = None
+            self._claimed = False
+            claim(gpio, self)
+            self._claimed = True
+
+        def start(self, dutycycle) -> None:
+            """Start software PWM
+dutycycle - the duty cycle (0.0 to 100.0)"""
+            dc = _dutycycle(dutycycle)
+            claim(self._gpio, self)
+            self._claimed = True
+            self._dutycycle = dc
+            if self._engine is None:
+                engine = choose(self._gpio, write)
+                engine.start(self._frequency, dc)
+                self._engine = engine
+            else:
+                self._engine.update(self._frequency, dc)
+
+        def ChangeDutyCycle(self, dutycycle) -> None:  # noqa: N802 - RPi.GPIO's name
+            """Change the duty cycle
+dutycycle - between 0.0 and 100.0"""
+            dc = _dutycycle(dutycycle)
+            self._dutycycle = dc
+            if self._engine is not None:
+                self._engine.update(self._frequency, dc)
+
+        def ChangeFrequency(self, frequency) -> None:  # noqa: N802 - RPi.GPIO's name
+            """Change the frequency
+frequency - frequency in Hz (freq > 1.0)"""
+            f = _frequency(frequency)
+            self._frequency = f
+            if self._engine is not None:
+                self._engine.update(f, self._dutycycle)
+
+        def stop(self) -> None:
+            """Stop software PWM"""
+            if not getattr(self, "_claimed", False):
+                return  # never started, or already stopped: nothing to do
+            engine, self._engine = self._engine, None
+            try:
+                if engine is not None:
+                    engine.stop()  # leaves the pin low
+                else:
+                    write(self._gpio, 0)
+            finally:
+                self._claimed = False
+                with lock:
+                    if live.get(self._gpio) is self:
+                        del live[self._gpio]
+
+        def __del__(self):
+            try:
+                self.stop()
+            except Exception:  # interpreter shutdown, or the host already cleaned up
+                pass
+
+        def __repr__(self) -> str:
+            state = "running" if self._engine is not None else "stopped"
+            return f"<{type(self).__name__} gpio={self._gpio} frequency={self._frequency} dutycycle={self._dutycycle} {state}>"
+
+    PWM.__name__ = PWM.__qualname__ = name
+    PWM._live = live  # for hosts and tests: gpio -> live PWM object
+    return PWM

@@ -1,0 +1,57 @@
+"""Fixtures for rpio-pwm: every test runs on the model with a manual clock, and leaves no session."""
+
+import os
+
+import pytest
+
+from rpio_pwm import _pwm, _session
+
+TICKS = _pwm.TICKS_PER_US
+
+
+@pytest.fixture(autouse=True)
+def pwm_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("RPIO_PWM_BACKEND", "model")
+    monkeypatch.setenv("RPIO_PWM_MODEL_CLOCK", "manual")
+    monkeypatch.setenv("RPIO_PWM_DT_ROOT", str(tmp_path / "no-device-tree"))
+    for var in ("RPIO_PWM_MODEL_SOC", "RPIO_PWM_DMA_CHANNEL", "RPIO_PWM_SYSFS_ROOT", "RPIO_PWM_HW_PINS"):
+        monkeypatch.delenv(var, raising=False)
+    _session.reset()
+    yield
+    _session.reset()
+    _session.set_gpio_writer(None)
+
+
+@pytest.fixture
+def sim():
+    return _pwm.SimSoc("BCM2837")
+
+
+@pytest.fixture
+def ctrl(sim):
+    c = _pwm.Controller(sim)
+    yield c
+    c.cleanup()
+
+
+def us(t):
+    """microseconds -> model ticks"""
+    return round(t * TICKS)
+
+
+def pulses(sim, gpio, since_ticks=0):
+    """Completed high pulses of a pin as (start_ticks, width_ticks)."""
+    out, rise = [], None
+    for t, g, lv in sim.transitions():
+        if g != gpio or t < since_ticks:
+            continue
+        if lv:
+            rise = t
+        elif rise is not None:
+            out.append((rise, t - rise))
+            rise = None
+    return out
+
+
+def first_cb(ctrl, ch):
+    return ctrl.ring_info(ch)["first_cb_bus"]
