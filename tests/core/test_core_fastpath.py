@@ -53,12 +53,20 @@ def test_output_drives_the_pin_without_fallback(setup):
     assert out_fb.calls == []
 
 
-@pytest.mark.parametrize("value", [1, 2, -1, 255, 2**31, 2**64, -(2**100), True])
+@pytest.mark.parametrize("value", [1, 2, -1, 255, 2**29, -(2**29), 2**30 - 1, -(2**30) + 1, True])
 def test_any_non_zero_value_is_high(setup, value):
     chip, _, out_fb, _ = setup
     rc.fast_output(17, 0)
     rc.fast_output(17, value)
     assert chip.level(17) == 1 and out_fb.calls == []
+
+
+@pytest.mark.parametrize("value", [2**30, -(2**30), 2**31, 2**40, 2**64, -(2**100)])
+def test_huge_values_go_to_the_fallback(setup, value):
+    # RPi.GPIO converts the value to a C int (2**40 becomes 0): the fallback owns that rule.
+    chip, _, out_fb, _ = setup
+    assert rc.fast_output(17, value) == ("output", (17, value))
+    assert out_fb.calls == [(17, value)] and chip.pin_state(17).latch == 0
 
 
 @pytest.mark.parametrize("value", [0, False])

@@ -54,7 +54,8 @@ def test_pin_state_repr(chip):
 
 def test_history_records_each_change_with_monotonic_time(chip, driver):
     t0 = time.monotonic_ns()
-    driver.set_function(40, rc.OUTPUT)  # latch 0, floating 0 -> driven 0: floating ends
+    driver.set_function(40, rc.OUTPUT)  # floating 0 -> driven 0: no level change, no entry
+    assert not chip.pin_state(40).floating
     driver.write(40, 1)
     driver.write(40, 1)  # no change: no entry
     driver.write(40, 0)
@@ -66,12 +67,33 @@ def test_history_records_each_change_with_monotonic_time(chip, driver):
     t1 = time.monotonic_ns()
     hist = chip.history()
     assert [(g, lvl) for _, g, lvl in hist] == [
-        (40, 0), (40, 1), (40, 0), (41, 1), (41, 0), (41, 1), (41, 0)]
-    assert [e.floating for e in hist] == [False] * 6 + [True]
+        (40, 1), (40, 0), (41, 1), (41, 0), (41, 1), (41, 0)]
+    assert [e.floating for e in hist] == [False] * 5 + [True]
     times = [e.t_ns for e in hist]
     assert times == sorted(times) and t0 <= times[0] and times[-1] <= t1
     assert isinstance(hist[0], rc.HistoryEntry) and isinstance(hist[0], tuple) and len(hist[0]) == 3
-    assert hist[1] == (hist[1].t_ns, 40, 1)
+    assert hist[0] == (hist[0].t_ns, 40, 1)
+
+
+def test_floating_without_a_level_change_is_not_history(chip, driver):
+    driver.set_function(20, rc.INPUT)
+    driver.set_pull(20, rc.PULL_DOWN)
+    chip.clear_history()
+    driver.set_pull(20, rc.PULL_OFF)  # pulled-down 0 -> floating 0
+    assert chip.pin_state(20).floating and chip.history() == []
+    chip.drive(20, 1)
+    assert [(e.gpio, e.level, e.floating) for e in chip.history()] == [(20, 1, False)]
+    chip.drive(20, None)
+    assert [(e.gpio, e.level, e.floating) for e in chip.history()][-1] == (20, 0, True)
+
+
+def test_pin_state_is_a_comparable_snapshot(chip):
+    before = chip.pin_state(30)
+    assert before == chip.pin_state(30) and hash(before) == hash(chip.pin_state(30))
+    chip.drive(30, 1)
+    assert chip.pin_state(30) != before
+    assert before.drive is None  # a snapshot: it does not follow the pin
+    assert (before == "x") is False
 
 
 def test_history_ring_is_bounded_and_configurable(kind):

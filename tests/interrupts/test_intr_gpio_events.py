@@ -385,3 +385,27 @@ def test_remove_all_stops_the_thread_and_releases_lines(no_leaks, board, provide
     cb.wait_for(2)
     d.close()
     d.close()
+
+
+def test_concurrent_first_detections_start_one_thread(det, provider):
+    start = threading.Barrier(4)
+    errors = []
+
+    def add(gpio):
+        try:
+            start.wait(WAIT)
+            det.add_event_detect(gpio, RISING)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(gpio,)) for gpio in (17, 22, 27)]
+    for t in threads:
+        t.start()
+    start.wait(WAIT)
+    for t in threads:
+        t.join(WAIT)
+    assert errors == []
+    assert sum(t.name == "RPIO-events" for t in threading.enumerate()) == 1
+    for gpio in (17, 22, 27):
+        provider.rising(gpio)
+    until(lambda: all(det._detections[g].latch for g in (17, 22, 27)))

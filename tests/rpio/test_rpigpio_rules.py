@@ -144,8 +144,10 @@ def test_setup_keyword_names_and_argument_errors():
     RPIO.setup(channel=18, direction=RPIO.IN, pull_up_down=RPIO.PUD_DOWN)
     with raises(TypeError, "function missing required argument 'direction' (pos 2)"):
         RPIO.setup(17)
+    with raises(TypeError, "function missing required argument 'channel' (pos 1)"):
+        RPIO.setup(pin=17, direction=RPIO.IN)  # CPython reports the missing one first
     with raises(TypeError, "'pin' is an invalid keyword argument for this function"):
-        RPIO.setup(pin=17, direction=RPIO.IN)
+        RPIO.setup(17, direction=RPIO.IN, pin=17)
     with raises(TypeError, "'NoneType' object cannot be interpreted as an integer"):
         RPIO.setup(17, RPIO.OUT, initial=None)
     with raises(TypeError, "'str' object cannot be interpreted as an integer"):

@@ -35,7 +35,9 @@ def test_spec_gpio_io_example_does_what_it_says(fresh_board):
     exec(compile(code, "spec_gpio_io.py", "exec"), namespace)
     assert namespace["input_value"] == 1  # GPIO 7 with its pull-up
     levels = [(gpio, level) for _, gpio, level in fresh_board.history() if gpio == 8]
-    assert levels == [(8, 1), (8, 0)]  # output(8, True), then setup(..., initial=LOW)
+    # GPIO 8 is pulled up at reset; setup(OUT) turns the pull off (0), output(8, True) gives 1,
+    # setup(..., initial=LOW) 0 again
+    assert levels == [(8, 0), (8, 1), (8, 0)]
     assert fresh_board.pin_state(17).pull == 2  # set_pullupdn(17, PUD_UP): BCM 17 pulled up
     assert RPIO.getmode() == RPIO.BCM  # cleanup() went back to the default
 

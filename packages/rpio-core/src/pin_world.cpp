@@ -37,14 +37,11 @@ PinState PinWorld::state(unsigned gpio) const {
                     level(gpio), ((floating_ >> gpio) & 1) != 0};
 }
 
-// Out of line: runs only when a pin's shown level (or floating) really changes.
+// Out of line: runs only when a pin's shown level really changes (floating_ is already updated).
 void PinWorld::changed(unsigned gpio, int level, bool floating) {
     const uint64_t bit = uint64_t{1} << gpio;
-    const bool level_changed = ((levels_ & bit) != 0) != (level != 0);
-    levels_ = level ? (levels_ | bit) : (levels_ & ~bit);
-    floating_ = floating ? (floating_ | bit) : (floating_ & ~bit);
-    const bool watched = level_changed && (watched_ & bit);
-    if (ring_.empty() && !watched && !hook_) return;
+    levels_ ^= bit;
+    const bool watched = (watched_ & bit) != 0;
     // One clock read: the history entry and the event records carry the same timestamp.
     const int64_t t = (!ring_.empty() || watched) ? monotonic_ns() : 0;
     if (!ring_.empty()) {
@@ -52,7 +49,6 @@ void PinWorld::changed(unsigned gpio, int level, bool floating) {
         ring_head_ = ring_head_ + 1 == ring_.size() ? 0 : ring_head_ + 1;
         if (ring_count_ < ring_.size()) ++ring_count_;
     }
-    if (!level_changed) return;
     if (hook_) hook_(hook_ctx_, gpio, level);
     if (watched) {
         for (SimEventLine* line : watchers_[gpio]) line->on_level_change(t, level);

@@ -198,18 +198,21 @@ void Controller::stop_dma(int ch) {
 }
 
 // ---------------------------------------------------------------- pacer
-void Controller::program_clock(uint32_t ctl_off, uint32_t div_off, const PacerConfig& cfg) {
-    const BusAddr ctl{kBusClock + ctl_off}, div{kBusClock + div_off};
+void Controller::stop_clock(uint32_t ctl_off) {
+    const BusAddr ctl{kBusClock + ctl_off};
     uint32_t cur = platform_->read32(ctl);
-    if (cur & cmreg::CTL_BUSY) {
-        platform_->write32(ctl, cmreg::PASSWD | (cur & 0xFu));  // disable, keep the source
-        int spins = 0;
-        while (platform_->read32(ctl) & cmreg::CTL_BUSY) {
-            if (++spins == 100) platform_->write32(ctl, cmreg::PASSWD | (cur & 0xFu) | cmreg::CTL_KILL);
-            if (spins > 1000) throw PwmError("the clock manager did not stop (BUSY stays set)");
-            platform_->delay_us(1);
-        }
+    if (!(cur & cmreg::CTL_BUSY)) return;
+    platform_->write32(ctl, cmreg::PASSWD | (cur & 0xFu));  // disable, keep the source
+    int spins = 0;
+    while (platform_->read32(ctl) & cmreg::CTL_BUSY) {
+        if (++spins == 100) platform_->write32(ctl, cmreg::PASSWD | (cur & 0xFu) | cmreg::CTL_KILL);
+        if (spins > 1000) throw PwmError("the clock manager did not stop (BUSY stays set)");
+        platform_->delay_us(1);
     }
+}
+
+void Controller::start_clock(uint32_t ctl_off, uint32_t div_off, const PacerConfig& cfg) {
+    const BusAddr ctl{kBusClock + ctl_off}, div{kBusClock + div_off};
     platform_->write32(div, cmreg::PASSWD | (cfg.divi << 12));
     platform_->delay_us(10);
     platform_->write32(ctl, cmreg::PASSWD | cfg.clock_source);
@@ -218,40 +221,51 @@ void Controller::program_clock(uint32_t ctl_off, uint32_t div_off, const PacerCo
     platform_->delay_us(10);
 }
 
+void Controller::write_range(const PacerConfig& cfg) {
+    if (cfg.pacing == Pacing::PWM)
+        platform_->write32(BusAddr{kBusPwm + pwmreg::RNG1}, cfg.range);
+    else
+        platform_->write32(BusAddr{kBusPcm + pcmreg::MODE_A}, (cfg.range - 1) << 10);
+}
+
 void Controller::start_pacer(const PacerConfig& cfg) {
     if (cfg.pacing == Pacing::PWM) {
         platform_->write32(BusAddr{kBusPwm + pwmreg::CTL}, 0);
         platform_->delay_us(10);
-        program_clock(cmreg::PWMCTL, cmreg::PWMDIV, cfg);
-        platform_->write32(BusAddr{kBusPwm + pwmreg::RNG1}, cfg.range);
+        stop_clock(cmreg::PWMCTL);
+        write_range(cfg);
         platform_->write32(BusAddr{kBusPwm + pwmreg::DMAC},
                            pwmreg::DMAC_ENAB | (cfg.dreq_threshold << 8) | cfg.dreq_threshold);
         platform_->write32(BusAddr{kBusPwm + pwmreg::CTL}, pwmreg::CTL_CLRF);
         platform_->delay_us(10);
         for (uint32_t i = 0; i < cfg.dreq_threshold; ++i) platform_->write32(BusAddr{kBusPwmFifo}, 0);
+        start_clock(cmreg::PWMCTL, cmreg::PWMDIV, cfg);
     } else {
         const BusAddr cs{kBusPcm + pcmreg::CS_A};
         platform_->write32(cs, pcmreg::CS_EN | pcmreg::CS_STBY);
         platform_->delay_us(100);
-        program_clock(cmreg::PCMCTL, cmreg::PCMDIV, cfg);
+        stop_clock(cmreg::PCMCTL);
         platform_->write32(BusAddr{kBusPcm + pcmreg::TXC_A}, pcmreg::TXC_CH1EN);  // one 8-bit channel
-        platform_->write32(BusAddr{kBusPcm + pcmreg::MODE_A}, (cfg.range - 1) << 10);
+        write_range(cfg);
         platform_->write32(cs, pcmreg::CS_EN | pcmreg::CS_STBY | pcmreg::CS_TXCLR);
         platform_->delay_us(100);
         platform_->write32(BusAddr{kBusPcm + pcmreg::DREQ_A}, (cfg.dreq_threshold << 24) | (cfg.dreq_threshold << 8));
         platform_->write32(cs, pcmreg::CS_EN | pcmreg::CS_STBY | pcmreg::CS_DMAEN);
         for (uint32_t i = 0; i < cfg.dreq_threshold; ++i) platform_->write32(BusAddr{kBusPcmFifo}, 0);
+        start_clock(cmreg::PCMCTL, cmreg::PCMDIV, cfg);
     }
 }
 
 void Controller::retune_pacer(const PacerConfig& cfg) {
-    if (!pacer_ || !cfg.same_clock(*pacer_))
-        program_clock(cfg.pacing == Pacing::PWM ? cmreg::PWMCTL : cmreg::PCMCTL,
-                      cfg.pacing == Pacing::PWM ? cmreg::PWMDIV : cmreg::PCMDIV, cfg);
-    if (cfg.pacing == Pacing::PWM)
-        platform_->write32(BusAddr{kBusPwm + pwmreg::RNG1}, cfg.range);
-    else
-        platform_->write32(BusAddr{kBusPcm + pcmreg::MODE_A}, (cfg.range - 1) << 10);
+    if (pacer_ && cfg.same_clock(*pacer_)) {
+        write_range(cfg);  // same clock: only the slot length changes, at the next FIFO word
+        return;
+    }
+    // Another clock: stop it, set the range, start it again (the running channels stall for a few us).
+    const bool pwm = cfg.pacing == Pacing::PWM;
+    stop_clock(pwm ? cmreg::PWMCTL : cmreg::PCMCTL);
+    write_range(cfg);
+    start_clock(pwm ? cmreg::PWMCTL : cmreg::PCMCTL, pwm ? cmreg::PWMDIV : cmreg::PCMDIV, cfg);
 }
 
 void Controller::stop_pacer() {

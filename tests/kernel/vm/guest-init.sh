@@ -7,7 +7,7 @@
 # rpio.xchg= on the kernel command line) and any extra read-write host directories (tags rw0..,
 # paths listed in $xchg/rwdirs); then runs $xchg/cmd.sh chrooted into that tree with its output on
 # the second serial port (/dev/ttyS1, the host's stdout), writes its exit status to $xchg/rc and
-# powers off.
+# powers off. $xchg/started marks that the boot got as far as the command.
 /bin/busybox mkdir -p /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 mount -t proc proc /proc
@@ -45,6 +45,7 @@ if [ -f "$R$xchg/rwdirs" ]; then
   done < "$R$xchg/rwdirs"
 fi
 stty -F /dev/ttyS1 raw -echo 115200 2>/dev/null
+: > "$R$xchg/started"
 chroot $R /bin/sh "$xchg/cmd.sh" < /dev/null > /dev/ttyS1 2>&1
 rc=$?
 echo "$rc" > "$R$xchg/rc"

@@ -9,11 +9,14 @@
 #   -w DIR   share DIR read-write at the same path (files written there survive); repeatable
 #   -e VAR   pass the environment variable VAR into the VM; repeatable
 # The command's stdout and stderr (merged) come out on this stdout; run.sh exits with its status,
-# or 125 if the VM did not deliver one (the kernel console log is then printed on stderr).
+# or 125 if the VM did not deliver one (the end of the kernel log is then printed on stderr and
+# the whole of it kept in $RPIO_GPIOSIM_VM_DIR/last-failed-console.log).
 # Environment: RPIO_GPIOSIM_VM_DIR (the cache setup.sh filled), RPIO_VM_TIMEOUT (seconds, default
 # 900), RPIO_VM_MEM (MiB, default 1024), RPIO_VM_SMP (default: 2), RPIO_VM_ACCEL (kvm|tcg; default kvm
 # only when kvm_intel or kvm_amd is loaded: a /dev/kvm from another hypervisor may not boot a
-# stock kernel), RPIO_VM_CONSOLE=1 (kernel console on stderr while running).
+# stock kernel), RPIO_VM_CONSOLE=1 (kernel console on stderr while running),
+# RPIO_VM_BOOT_RETRIES (a boot that dies before the command starts is retried; default 2).
+# Inside, RPIO_VM_ACCEL tells the command which accelerator ran it.
 set -euo pipefail
 cache=${RPIO_GPIOSIM_VM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rpio-gpiosim-vm}
 if [ ! -s "$cache/KVER" ]; then
@@ -47,7 +50,7 @@ esac
 xchg=$(mktemp -d -t rpio-vm.XXXXXX)
 trap 'rm -rf "$xchg"' EXIT
 {
-  printf 'export PATH=%q HOME=%q LANG=C.UTF-8 TERM=dumb RPIO_IN_GPIOSIM_VM=1\n' "$PATH" "${HOME:-/root}"
+  printf 'export PATH=%q HOME=%q LANG=C.UTF-8 TERM=dumb RPIO_VM_ACCEL=%q\n' "$PATH" "${HOME:-/root}" "$accel"
   for v in "${envs[@]}"; do
     if [ -n "${!v+set}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
   done
@@ -65,17 +68,30 @@ done
 if [ "${RPIO_VM_CONSOLE:-0}" = 1 ]; then console=(-serial file:/dev/stderr); klog=""
 else console=(-serial "file:$xchg/console.log"); klog="quiet loglevel=3"; fi
 
-set +e
-timeout --foreground -k 5 "${RPIO_VM_TIMEOUT:-900}" qemu-system-x86_64 "${accel_args[@]}" \
-  -smp "${RPIO_VM_SMP:-2}" -m "${RPIO_VM_MEM:-1024}" \
-  -nodefaults -no-user-config -display none -no-reboot \
-  "${console[@]}" -serial stdio \
-  -kernel "$cache/vmlinux-$kver" -initrd "$cache/initramfs.cpio.gz" \
-  -append "console=ttyS0 $klog panic=-1 mitigations=off rpio.xchg=$xchg" \
-  "${shares[@]}" < /dev/null 2> "$xchg/qemu.err"
-qrc=$?
-set -e
-if [ -s "$xchg/rc" ]; then exit "$(cat "$xchg/rc")"; fi
+boot() {
+  timeout --foreground -k 5 "${RPIO_VM_TIMEOUT:-900}" qemu-system-x86_64 "${accel_args[@]}" \
+    -smp "${RPIO_VM_SMP:-2}" -m "${RPIO_VM_MEM:-1024}" \
+    -nodefaults -no-user-config -display none -no-reboot \
+    "${console[@]}" -serial stdio \
+    -kernel "$cache/vmlinux-$kver" -initrd "$cache/initramfs.cpio.gz" \
+    -append "console=ttyS0 $klog panic=-1 mitigations=off rpio.xchg=$xchg" \
+    "${shares[@]}" < /dev/null 2> "$xchg/qemu.err"
+}
+
+# A boot that dies before the command starts (a rare guest panic under TCG) is retried; a
+# failure after the command started is reported, never retried (the command may not be idempotent).
+tries=$(( ${RPIO_VM_BOOT_RETRIES:-2} + 1 ))
+for attempt in $(seq 1 "$tries"); do
+  rm -f "$xchg/started" "$xchg/rc"
+  set +e
+  boot
+  qrc=$?
+  set -e
+  if [ -s "$xchg/rc" ]; then exit "$(cat "$xchg/rc")"; fi
+  [ -e "$xchg/started" ] && break
+  [ -f "$xchg/console.log" ] && cp "$xchg/console.log" "$cache/last-failed-console.log" 2>/dev/null
+  [ "$attempt" -lt "$tries" ] && echo "run.sh: the VM died while booting (attempt $attempt of $tries; log in $cache/last-failed-console.log); booting again" >&2
+done
 echo "run.sh: the VM ended without the command's exit status (qemu/timeout status $qrc)" >&2
 [ "$qrc" = 124 ] && echo "run.sh: timed out after ${RPIO_VM_TIMEOUT:-900} s (RPIO_VM_TIMEOUT)" >&2
 cat "$xchg/qemu.err" >&2

@@ -23,21 +23,29 @@ struct PinState {
     int drive;   // external drive: -1 none, 0 or 1
     int level;   // level shown: 0/1 (a floating pin reads 0)
     bool floating;
+
+    bool operator==(const PinState& o) const {
+        return function == o.function && latch == o.latch && pull == o.pull && drive == o.drive &&
+               level == o.level && floating == o.floating;
+    }
+    bool operator!=(const PinState& o) const { return !(*this == o); }
 };
 
 struct HistoryEntry {
     int64_t t_ns;  // CLOCK_MONOTONIC
     uint32_t gpio;
-    uint8_t level;
-    uint8_t floating;
+    uint8_t level;     // the new level
+    uint8_t floating;  // the pin floats from then on (so reads 0)
 };
 
 int64_t monotonic_ns();
 
 // Level shown: a pin that drives (an output whose pad is enabled) shows its latch; otherwise the
-// external drive if any, else its pull (up 1, down 0), else it floats and reads 0. Any change of
-// the (level, floating) pair appends a history entry; a change of level also calls the chip's
-// edge hook and the event lines watching the pin. The chip models are the only writers.
+// external drive if any, else its pull (up 1, down 0), else it floats and reads 0. Every change of
+// a level appends a history entry (marked floating if the pin floats from then on), calls the
+// chip's edge hook and the event lines watching the pin. Floating without a change of level (a
+// pulled-down pin losing its pull) shows in the pin state only. The chip models are the only
+// writers.
 class PinWorld {
 public:
     using EdgeHook = void (*)(void* ctx, unsigned gpio, int level);
@@ -121,10 +129,8 @@ private:
             fl = true;
         }
         const uint64_t bit = uint64_t{1} << gpio;
-        if (static_cast<uint64_t>(lvl) << gpio == (levels_ & bit) &&
-            static_cast<uint64_t>(fl) << gpio == (floating_ & bit))
-            return;
-        changed(gpio, lvl, fl);
+        floating_ = fl ? (floating_ | bit) : (floating_ & ~bit);
+        if (static_cast<uint64_t>(lvl) << gpio != (levels_ & bit)) changed(gpio, lvl, fl);
     }
     void changed(unsigned gpio, int level, bool floating);
 

@@ -96,23 +96,22 @@ py::list history_list(const SimChip& chip) {
 
 PyObject* g_simchip_class = nullptr;    // rpio_core.SimChip
 PyObject* g_simchip_factory = nullptr;  // (kind, history_capacity) -> the derived chip
-ternaryfunc g_pybind_meta_call = nullptr;
 
-PyObject* simchip_meta_call(PyObject* cls, PyObject* args, PyObject* kwargs) {
-    if (cls == g_simchip_class) return PyObject_Call(g_simchip_factory, args, kwargs);
-    return g_pybind_meta_call(cls, args, kwargs);
-}
-
+// A subclass of pybind11's metaclass whose __call__ sends SimChip(...) to the factory.
 py::object make_simchip_metaclass(const py::handle& pybind_class) {
-    auto* base = reinterpret_cast<PyTypeObject*>(Py_TYPE(pybind_class.ptr()));
-    g_pybind_meta_call = base->tp_call;
-    static PyType_Slot slots[] = {{Py_tp_call, reinterpret_cast<void*>(&simchip_meta_call)},
-                                  {0, nullptr}};
-    static PyType_Spec spec = {"rpio_core.SimChipType", static_cast<int>(base->tp_basicsize), 0,
-                               Py_TPFLAGS_DEFAULT, slots};
-    PyObject* meta = PyType_FromSpecWithBases(&spec, reinterpret_cast<PyObject*>(base));
-    if (!meta) throw py::error_already_set();
-    return py::reinterpret_steal<py::object>(meta);
+    const py::object base = py::reinterpret_borrow<py::object>(
+        reinterpret_cast<PyObject*>(Py_TYPE(pybind_class.ptr())));
+    py::object meta = py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject*>(&PyType_Type))(
+        "SimChipType", py::make_tuple(base), py::dict("__module__"_a = "rpio_core"));
+    const py::object base_call = base.attr("__call__");
+    meta.attr("__call__") = py::cpp_function(
+        [base_call](const py::handle& cls, const py::args& args, const py::kwargs& kwargs) -> py::object {
+            if (cls.ptr() == g_simchip_class)
+                return py::reinterpret_borrow<py::object>(g_simchip_factory)(*args, **kwargs);
+            return base_call(cls, *args, **kwargs);
+        },
+        py::is_method(meta));
+    return meta;
 }
 
 std::shared_ptr<SimChip> make_sim_chip(const std::string& kind, long long history_capacity) {
@@ -197,13 +196,19 @@ inline Py_ssize_t small_index(PyObject* o) {
 #endif
 }
 
-// Truth of an exact int or bool: any non-zero value, however large or negative.
-inline bool int_truth(PyObject* o) {
+// 1 or 0 for an exact int or bool of magnitude below 2**30 (non-zero is HIGH), -1 for any other
+// int: huge values are left to the fallback, which applies RPi.GPIO's C-int conversion to them.
+inline int small_truth(PyObject* o) {
 #if PY_VERSION_HEX >= 0x030C0000
-    return !PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(o)) ||
-           PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(o)) != 0;
+    if (!PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(o))) return -1;
+    return PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(o)) != 0;
+#elif PY_VERSION_HEX >= 0x030B0000
+    const Py_ssize_t n = Py_SIZE(o);  // signed digit count, 30 bits a digit
+    return n == 0 ? 0 : (n == 1 || n == -1) ? 1 : -1;
 #else
-    return Py_SIZE(o) != 0;
+    int overflow = 0;
+    const long v = PyLong_AsLongAndOverflow(o, &overflow);
+    return overflow || v >= (1L << 30) || v <= -(1L << 30) ? -1 : v != 0;
 #endif
 }
 
@@ -239,8 +244,9 @@ PyObject* fast_output(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObje
     if (reject_keywords(kwnames, "output")) return nullptr;
     if (nargs == 2 && is_plain_int(args[1])) {
         const FastChannel* c = fast_channel(args[0]);
-        if (c && c->direction == 0) {
-            const uint32_t off = int_truth(args[1]) ? c->set_off : c->clr_off;
+        const int high = small_truth(args[1]);
+        if (c && c->direction == 0 && high >= 0) {
+            const uint32_t off = high ? c->set_off : c->clr_off;
             if (g_fast.direct)
                 g_fast.direct[off >> 2] = c->mask;
             else
@@ -278,13 +284,14 @@ PyObject* bench_fastcall_noop2(PyObject*, PyObject* const* args, Py_ssize_t narg
 PyMethodDef g_fast_methods[] = {
     {"output", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(fast_output)),
      METH_FASTCALL | METH_KEYWORDS,
-     "output($module, channel, value, /)\n--\n\nThe hot path of RPIO.output: drives the pin in C++ when channel "
-     "and value are plain ints and the channel is an output set up by this process; every other "
-     "call goes to the bound Python fallback."},
+     "output($module, channel, value, /)\n--\n\nThe hot path of RPIO.output: drives the pin in "
+     "C++ when channel and value are plain ints (|value| < 2**30) and the channel is an output set "
+     "up by this process; every other call goes to the bound Python fallback."},
     {"input", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(fast_input)),
      METH_FASTCALL | METH_KEYWORDS,
-     "input($module, channel, /)\n--\n\nThe hot path of RPIO.input: returns 0 or 1 (an int) for a plain-int "
-     "channel set up by this process; every other call goes to the bound Python fallback."},
+     "input($module, channel, /)\n--\n\nThe hot path of RPIO.input: returns 0 or 1 (an int) for "
+     "a plain-int channel set up by this process; every other call goes to the bound Python "
+     "fallback."},
     {"_bench_fastcall_noop2",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(bench_fastcall_noop2)),
      METH_FASTCALL, "_bench_fastcall_noop2($module, a, b, /)\n--\n\nBenchmark baseline: does nothing."},
@@ -457,6 +464,14 @@ PYBIND11_MODULE(_core, m) {
         })
         .def_readonly("level", &PinState::level)
         .def_readonly("floating", &PinState::floating)
+        .def("__eq__", [](const PinState& a, const py::object& b) -> py::object {
+            if (!py::isinstance<PinState>(b)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+            return py::bool_(a == b.cast<const PinState&>());
+        })
+        .def("__hash__", [](const PinState& s) {
+            return py::hash(py::make_tuple(static_cast<int>(s.function), s.latch,
+                                           static_cast<int>(s.pull), s.drive, s.level, s.floating));
+        })
         .def("__repr__", [](const PinState& s) {
             return std::string("PinState(function=") + function_name(s.function) +
                    ", latch=" + std::to_string(s.latch) + ", pull=" + pull_name(s.pull) +

@@ -33,6 +33,7 @@ from typing import Any
 
 from ._cargs import MISSING, parse_keywords, parse_positional
 from .event import EDGE_FALLING, EDGE_RISING, LineEvent
+from .exceptions import LoopRunningError
 from .loop import Interruptor
 
 __all__ = ["BOTH", "FALLING", "RISING", "EdgeDetector"]
@@ -152,6 +153,7 @@ class EdgeDetector:
         self._loop = Interruptor(provider, consumer=consumer, max_workers=1, name="RPIO-events")
         self._cond = threading.Condition(threading.RLock())
         self._detections: dict[int, _Detection] = {}
+        self._start_lock = threading.Lock()
 
     # -- plumbing -----------------------------------------------------------------------------
     def set_line_provider(self, provider: Any) -> None:
@@ -163,8 +165,12 @@ class EdgeDetector:
         return self._loop
 
     def _ensure_thread(self) -> None:
-        if not self._loop.running:
-            self._loop.wait_for_interrupts(threaded=True, epoll_timeout=None)
+        with self._start_lock:
+            if not self._loop.running:
+                try:
+                    self._loop.wait_for_interrupts(threaded=True, epoll_timeout=None)
+                except LoopRunningError:
+                    pass  # started meanwhile (e.g. re-armed from inside a callback)
 
     def _gpio(self, channel: int) -> int:
         return self._resolve(channel)

@@ -46,7 +46,9 @@ private:
     void start_pacer(const PacerConfig& cfg);
     void retune_pacer(const PacerConfig& cfg);
     void stop_pacer();
-    void program_clock(uint32_t ctl_off, uint32_t div_off, const PacerConfig& cfg);
+    void stop_clock(uint32_t ctl_off);
+    void start_clock(uint32_t ctl_off, uint32_t div_off, const PacerConfig& cfg);
+    void write_range(const PacerConfig& cfg);
     void start_dma(int ch, uint32_t first_cb);
     void stop_dma(int ch);
     void release_gpios(int ch, const std::vector<int>& gpios);

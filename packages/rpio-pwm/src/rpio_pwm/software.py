@@ -92,6 +92,7 @@ class SoftwareEngine:
         self._stopping = False
         self.writes = 0
         self.max_late_ns = 0
+        self.due_ns = 0  # when the edge being written was due (valid inside write())
         self.errors: List[BaseException] = []
 
     # ---- schedule
@@ -122,6 +123,7 @@ class SoftwareEngine:
         with self._cond:
             pin = self._pins.pop(gpio, None)
             if level is not None and (pin is None or pin.level != level):
+                self.due_ns = self._clock()
                 self._write(gpio, level)
                 self.writes += 1
             self._cond.notify_all()
@@ -153,6 +155,7 @@ class SoftwareEngine:
 
     # ---- internals (called with the lock held)
     def _emit(self, pin: _Pin, level: int, due: int, now: int) -> None:
+        self.due_ns = due
         try:
             self._write(pin.gpio, level)
         except Exception as e:  # a failing writer must not kill the thread: drop that pin

@@ -53,6 +53,23 @@ from ._gpio import (
     set_pullupdn,
 )
 from ._info import LAZY_ATTRIBUTES as _LAZY_ATTRIBUTES
+
+# GPIO and TCP interrupts in one epoll loop (RPIO), and RPi.GPIO's event API on the same machinery
+from ._interrupts import (
+    add_event_callback,
+    add_event_detect,
+    add_interrupt_callback,
+    add_tcp_callback,
+    cleanup_interrupts,
+    close_tcp_client,
+    del_interrupt_callback,
+    event_detected,
+    remove_event_detect,
+    remove_tcp_callback,
+    stop_waiting_for_interrupts,
+    wait_for_edge,
+    wait_for_interrupts,
+)
 from ._info import VERSION, sysinfo, version
 
 __version__ = VERSION
@@ -71,8 +88,13 @@ __all__ = [
     "PUD_DOWN", "PUD_OFF", "PUD_UP", "RISING", "SERIAL", "SPI", "UNKNOWN",
     "RPI_INFO", "RPI_REVISION", "VERSION",
     "cleanup", "getmode", "gpio_function", "input", "output", "setmode", "setup", "setwarnings",
+    "add_event_callback", "add_event_detect", "event_detected", "remove_event_detect",
+    "wait_for_edge",
     # RPIO
     "ALT0", "Exceptions", "RPI_REVISION_HEX", "PinInfo", "alt_functions", "channel_to_gpio",
     "forceinput", "forceoutput", "get_pullupdn", "gpio_count", "pin_info", "set_pullupdn",
     "sysinfo", "version",
+    "add_interrupt_callback", "add_tcp_callback", "cleanup_interrupts", "close_tcp_client",
+    "del_interrupt_callback", "remove_tcp_callback", "stop_waiting_for_interrupts",
+    "wait_for_interrupts",
 ]  # fmt: skip

@@ -49,26 +49,28 @@ def keywords(args: tuple, kwargs: dict, names: tuple[str, ...], required: int) -
 
     Slots not given hold ``MISSING``; the messages are CPython's for that call.
     """
-    if len(args) > len(names):
+    if len(args) + len(kwargs) > len(names):
         raise TypeError(
             f"function takes at most {len(names)} arguments ({len(args) + len(kwargs)} given)"
         )
-    slots = list(args) + [_MISSING] * (len(names) - len(args))
-    for key, value in kwargs.items():
-        try:
-            index = names.index(key)
-        except ValueError:
-            raise TypeError(f"'{key}' is an invalid keyword argument for this function") from None
+    # CPython's order: parameter by parameter, then keywords nobody claimed.
+    slots = []
+    for index, name in enumerate(names):
         if index < len(args):
-            raise TypeError(
-                f"argument for function given by name ('{key}') and position ({index + 1})"
-            )
-        slots[index] = value
-    for index in range(required):
-        if slots[index] is _MISSING:
-            raise TypeError(
-                f"function missing required argument '{names[index]}' (pos {index + 1})"
-            )
+            if name in kwargs:
+                raise TypeError(
+                    f"argument for function given by name ('{name}') and position ({index + 1})"
+                )
+            slots.append(args[index])
+        elif name in kwargs:
+            slots.append(kwargs[name])
+        elif index < required:
+            raise TypeError(f"function missing required argument '{name}' (pos {index + 1})")
+        else:
+            slots.append(_MISSING)
+    for key in kwargs:
+        if key not in names:
+            raise TypeError(f"'{key}' is an invalid keyword argument for this function")
     return slots
 
 

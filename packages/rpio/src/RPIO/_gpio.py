@@ -82,6 +82,9 @@ class GpioState:
     def use_board(self, board: _backend.Board) -> None:
         """Replace the board (tests, and RPIO.sim.use_board()); forgets this process's setup."""
         with self._lock:
+            if self._board is not None and self._board.driver is not None:
+                for hook in self.cleanup_hooks:  # lines and loops of the old board go with it
+                    hook(None)
             self._board = board
             self.reset()
 
@@ -92,8 +95,9 @@ class GpioState:
             self.mode, self.mode_explicit, self.warnings = BCM, False, True
             self.directions.clear()
             self.pulls.clear()
-            if self._board is not None and self._board.driver is not None:
-                rpio_core.fastpath_bind(self._board.driver, _output_slow, _input_slow)
+            driver = self._board.driver if self._board is not None else None
+            rpio_core.fastpath_bind(driver, _output_slow, _input_slow)
+            if driver is not None:
                 self._publish_channel_map()
 
     # -- channels ----------------------------------------------------------------------------
@@ -298,6 +302,10 @@ def _input_slow(*args):
     if _state.directions.get(gpio) not in (IN, OUT):
         raise WrongDirectionException("You must setup() the GPIO channel first")
     return HIGH if _state.driver.read(gpio) else LOW
+
+
+# No board yet: every call goes to the fallbacks, which identify and open it on first need.
+rpio_core.fastpath_bind(None, _output_slow, _input_slow)
 
 
 def cleanup(*args, **kwargs) -> None:

@@ -1,0 +1,325 @@
+// Plain C++ tests of the engine (no Python): compiler, model, pacer, device tree, mailbox,
+// the hardware platform over a file standing in for /dev/mem, and the fatal-signal guard.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rpio_pwm/controller.hpp"
+#include "rpio_pwm/hardware.hpp"
+#include "rpio_pwm/model.hpp"
+#include "rpio_pwm/pacer.hpp"
+
+using namespace rpio_pwm;
+
+namespace {
+int g_failed = 0, g_checks = 0;
+std::vector<std::pair<std::string, std::function<void()>>>& registry() {
+    static std::vector<std::pair<std::string, std::function<void()>>> r;
+    return r;
+}
+struct Reg {
+    Reg(const char* n, std::function<void()> f) { registry().emplace_back(n, std::move(f)); }
+};
+#define TEST(name)                         \
+    static void name();                    \
+    static Reg reg_##name(#name, &name);   \
+    static void name()
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        ++g_checks;                                                                  \
+        if (!(cond)) {                                                               \
+            ++g_failed;                                                              \
+            std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                            \
+    } while (0)
+template <class E, class F>
+bool throws(F f, const char* needle = nullptr) {
+    try {
+        f();
+    } catch (const E& e) {
+        return !needle || std::strstr(e.what(), needle) != nullptr;
+    } catch (...) {
+        return false;
+    }
+    return false;
+}
+constexpr uint64_t T = SimSoc::kTicksPerUs;
+
+std::vector<std::pair<uint64_t, uint64_t>> pulses(const SimSoc& sim, int gpio, uint64_t since = 0) {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    bool high = false;
+    uint64_t rise = 0;
+    for (const auto& t : sim.transitions()) {
+        if (t.gpio != gpio || t.t < since) continue;
+        if (t.level) {
+            rise = t.t;
+            high = true;
+        } else if (high) {
+            out.push_back({rise, t.t - rise});
+            high = false;
+        }
+    }
+    return out;
+}
+}  // namespace
+
+TEST(ring_layout_and_blocks) {
+    SimSoc sim(Soc::BCM2837);
+    Controller c(sim);
+    c.setup(10, 0);
+    c.init_channel(14, 3000);
+    const Ring& r = c.ring(14);
+    CHECK(r.num_samples() == 300);
+    CHECK(r.first_cb_bus() % 32 == 0);
+    CHECK((r.first_cb_bus() & 0xC0000000u) == 0xC0000000u);
+    ControlBlock set = r.cb(7, 0), clr = r.cb(7, 1), del = r.cb(7, 2);
+    CHECK(set.dest_ad == kBusGpset0 && clr.dest_ad == kBusGpclr0 && del.dest_ad == kBusPwmFifo);
+    CHECK((del.ti & ti::DEST_DREQ) && ((del.ti & ti::PERMAP_MASK) >> ti::PERMAP_SHIFT) == kDreqPwm);
+    CHECK(r.cb(299, 2).nextconbk == r.first_cb_bus());
+    CHECK(r.start_cb_bus() == r.first_cb_bus() + 299 * 96 + 64);
+    c.add_pulse(14, 17, 0, 1);
+    CHECK(r.set_mask(0) == (1u << 17) && r.clr_mask(1) == (1u << 17) && r.set_mask(1) == 0);
+}
+
+TEST(model_waveform_exact) {
+    SimSoc sim(Soc::BCM2837);
+    Controller c(sim);
+    c.setup(10, 0);
+    c.init_channel(14, 20000);
+    sim.watch_cb(14, c.ring(14).first_cb_bus());
+    c.add_pulse(14, 17, 0, 150);
+    c.add_pulse(14, 18, 150, 1);
+    sim.advance(60000 * T);
+    auto st = sim.ring_starts(14);
+    CHECK(st.size() == 3 && st[0] == 10 * T && st[1] == 20010 * T);
+    auto p17 = pulses(sim, 17), p18 = pulses(sim, 18);
+    CHECK(p17.size() >= 2 && p17[0] == std::make_pair(10 * T, 1500 * T) && p17[1].first == 20010 * T);
+    CHECK(p18.size() >= 2 && p18[0] == std::make_pair(1510 * T, 10 * T));
+}
+
+TEST(two_channels_do_not_double) {
+    SimSoc sim(Soc::BCM2711);
+    Controller c(sim);
+    c.setup(10, 0);
+    c.init_channel(10, 20000);
+    c.init_channel(9, 5000);
+    sim.watch_cb(10, c.ring(10).first_cb_bus());
+    sim.watch_cb(9, c.ring(9).first_cb_bus());
+    c.add_pulse(10, 5, 0, 100);
+    c.add_pulse(9, 6, 0, 100);
+    CHECK(c.pacer()->channels == 2 && c.pacer()->source_hz == 750000000);
+    sim.advance(45000 * T);
+    auto a = sim.ring_starts(10), b = sim.ring_starts(9);
+    CHECK(a.size() >= 2 && a[1] - a[0] == 20000 * T);
+    CHECK(b.size() >= 3 && b[2] - b[1] == 5000 * T);
+    auto pa = pulses(sim, 5), pb = pulses(sim, 6, b[1]);
+    CHECK(!pa.empty() && pa[0].second == 1000 * T);
+    CHECK(!pb.empty() && pb[0].second == 1000 * T);
+}
+
+TEST(model_faults) {
+    SimSoc sim(Soc::BCM2837);
+    DmaBuffer b = sim.alloc_dma(4096);
+    ControlBlock cb{ti::NO_WIDE_BURSTS, b.bus + 0x100, kBusGpset0, 4, 0, 0, {0, 0}};
+    std::memcpy(b.cpu + 64, &cb, 32);
+    sim.write32(BusAddr{kBusDma + 0x500 + dmareg::CONBLK_AD}, b.bus + 72);  // misaligned
+    CHECK(throws<ModelFault>([&] { sim.write32(BusAddr{kBusDma + 0x500}, 1); }, "32-byte aligned"));
+    cb.dest_ad = 0x3F20001C;
+    std::memcpy(b.cpu, &cb, 32);
+    sim.write32(BusAddr{kBusDma + 0x400}, dmareg::CS_RESET);
+    sim.write32(BusAddr{kBusDma + 0x400 + dmareg::CONBLK_AD}, b.bus);
+    CHECK(throws<ModelFault>([&] { sim.write32(BusAddr{kBusDma + 0x400}, 1); }, "ARM physical"));
+}
+
+TEST(pacer_exactness) {
+    const SocInfo& pi3 = soc_info(Soc::BCM2837);
+    for (uint32_t k = 1; k <= 6; ++k) {
+        PacerConfig p = compute_pacer(pi3, Pacing::PWM, 10, k);
+        CHECK(static_cast<uint64_t>(p.range) * p.divi * 1000000ull * k == p.source_hz * 10);
+    }
+    CHECK(throws<PwmError>([&] { compute_pacer(pi3, Pacing::PWM, 10, 7); }, "cannot share"));
+    PacerConfig p4 = compute_pacer(soc_info(Soc::BCM2711), Pacing::PWM, 10, 1);
+    CHECK(p4.source_hz == 750000000 && p4.range * p4.divi == 7500u);
+}
+
+TEST(state_rules) {
+    PwmState s(soc_info(Soc::BCM2711));
+    CHECK(throws<PwmError>([&] { s.check_init_channel(3, 20000); }, "setup"));
+    s.setup(10, Pacing::PWM);
+    CHECK(throws<PwmArgumentError>([&] { s.check_init_channel(12, 20000); }, "DMA4"));
+    CHECK(throws<PwmArgumentError>([&] { s.check_init_channel(15, 20000); }, "maximum channel is 14"));
+    CHECK(throws<PwmArgumentError>([&] { s.check_init_channel(3, 2000); }, "too small"));
+    s.init_channel(3, 3000);
+    CHECK(throws<PwmArgumentError>([&] { s.check_add_pulse(3, 17, 299, 2); }, "start+width <= 300"));
+    s.check_add_pulse(3, 17, 0, 300);
+}
+
+namespace {
+std::string make_tmpdir() {
+    char tmpl[] = "/tmp/rpio_pwm_test_XXXXXX";
+    return mkdtemp(tmpl);
+}
+void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+    std::ofstream f(path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+std::vector<uint8_t> be(std::initializer_list<uint32_t> words) {
+    std::vector<uint8_t> out;
+    for (uint32_t w : words) {
+        out.push_back(w >> 24);
+        out.push_back((w >> 16) & 0xFF);
+        out.push_back((w >> 8) & 0xFF);
+        out.push_back(w & 0xFF);
+    }
+    return out;
+}
+}  // namespace
+
+TEST(device_tree) {
+    std::string root = make_tmpdir();
+    mkdir((root + "/soc").c_str(), 0755);
+    mkdir((root + "/soc/dma@7e007000").c_str(), 0755);
+    std::string compat = "raspberrypi,4-model-b";
+    compat.push_back('\0');
+    compat += "brcm,bcm2711";
+    compat.push_back('\0');
+    write_file(root + "/compatible", std::vector<uint8_t>(compat.begin(), compat.end()));
+    write_file(root + "/soc/ranges", be({0x7E000000, 0x0, 0xFE000000, 0x01800000}));
+    std::string dc = std::string("brcm,bcm2835-dma") + '\0';
+    write_file(root + "/soc/dma@7e007000/compatible", std::vector<uint8_t>(dc.begin(), dc.end()));
+    write_file(root + "/soc/dma@7e007000/brcm,dma-channel-mask", be({0x07F5}));
+    DeviceTreeInfo i = read_device_tree(root);
+    CHECK(i.soc == Soc::BCM2711 && i.periph_base == 0xFE000000u && i.dma_channel_mask == 0x07F5u);
+    CHECK(default_dma_channel(Soc::BCM2711, i.dma_channel_mask) == 10);
+    CHECK(default_dma_channel(Soc::BCM2837, std::nullopt) == 14);
+    CHECK(*parse_soc_ranges(be({0x7E000000, 0x3F000000, 0x01000000}), nullptr) == 0x3F000000u);
+    std::system(("rm -rf " + root).c_str());
+}
+
+namespace {
+// A mailbox that hands out memory at fake physical addresses inside the /dev/mem stand-in file.
+struct FakeMailbox : MailboxTransport {
+    uint32_t next_phys = 0x300000;
+    std::map<uint32_t, std::pair<uint32_t, uint32_t>> mem;  // handle -> (phys, size)
+    std::vector<uint32_t> tags;
+    uint32_t next_handle = 1;
+    void property(uint32_t* m) override {
+        uint32_t tag = m[2];
+        tags.push_back(tag);
+        m[1] = 0x80000000u;
+        m[4] = 0x80000000u | 4;
+        if (tag == Mailbox::TAG_MEM_ALLOC) {
+            uint32_t h = next_handle++;
+            mem[h] = {next_phys, m[5]};
+            next_phys += (m[5] + 4095) & ~4095u;
+            m[5] = h;
+        } else if (tag == Mailbox::TAG_MEM_LOCK) {
+            m[5] = 0xC0000000u | mem.at(m[5]).first;
+        } else if (tag == Mailbox::TAG_MEM_RELEASE) {
+            mem.erase(m[5]);
+            m[5] = 0;
+        } else {
+            m[5] = 0;
+        }
+    }
+};
+}  // namespace
+
+TEST(hardware_platform_over_a_file) {
+    std::string dir = make_tmpdir();
+    std::string devmem = dir + "/mem";
+    int fd = open(devmem.c_str(), O_RDWR | O_CREAT, 0600);
+    CHECK(fd >= 0 && ftruncate(fd, 0x400000) == 0);
+    close(fd);
+    auto fake = std::make_unique<FakeMailbox>();
+    FakeMailbox* mb = fake.get();
+    HardwareOptions o;
+    o.devmem = devmem;
+    o.periph_base = 0;  // peripherals at file offset 0 (+0x7000 DMA, +0x20C000 PWM, ...)
+    o.signal_guard = false;
+    {
+        HardwarePlatform hw(Soc::BCM2837, o, std::move(fake));
+        Controller c(hw);
+        c.setup(10, 0);
+        c.init_channel(5, 3000);
+        c.add_pulse(5, 17, 0, 1);
+        const Ring& r = c.ring(5);
+        CHECK(r.first_cb_bus() == 0xC0300000u);
+        CHECK(hw.read32(BusAddr{kBusDma + 0x500}) == dmareg::CS_GO);
+        CHECK(hw.read32(BusAddr{kBusDma + 0x500 + dmareg::CONBLK_AD}) == r.start_cb_bus());
+        CHECK(hw.read32(BusAddr{kBusPwm + pwmreg::RNG1}) == 250);
+        CHECK(hw.read32(BusAddr{kBusClock + cmreg::PWMDIV}) == (cmreg::PASSWD | (20u << 12)));
+        CHECK(hw.read32(BusAddr{kBusClock + cmreg::PWMCTL}) == (cmreg::PASSWD | 6u | cmreg::CTL_ENAB));
+        CHECK(((hw.read32(BusAddr{kBusGpio + 4}) >> 21) & 7u) == 1);  // GPIO17 is an output
+        CHECK(throws<PwmError>([&] { hw.read32(BusAddr{0x3F007000}); }, "ARM physical"));
+        // the ring in "physical memory" (the file) holds the control blocks
+        std::ifstream f(devmem, std::ios::binary);
+        f.seekg(0x300000);
+        ControlBlock cb0;
+        f.read(reinterpret_cast<char*>(&cb0), 32);
+        CHECK(cb0.dest_ad == kBusGpset0 && cb0.nextconbk == 0xC0300020u);
+        uint32_t set0 = 0;
+        f.seekg(0x300000 + r.layout().set_offset(0));
+        f.read(reinterpret_cast<char*>(&set0), 4);
+        CHECK(set0 == (1u << 17));
+        c.cleanup();
+        CHECK(hw.read32(BusAddr{kBusDma + 0x500}) == dmareg::CS_RESET);
+        CHECK(mb->mem.empty());  // unlocked and released
+    }
+    std::system(("rm -rf " + dir).c_str());
+}
+
+namespace {
+int g_pipe = -1;
+void hook() {
+    ssize_t r = write(g_pipe, "S", 1);
+    (void)r;
+}
+volatile sig_atomic_t g_usr1 = 0;
+void on_usr1(int) { g_usr1 = 1; }
+}  // namespace
+
+TEST(signal_guard_stops_then_dies) {
+    int p[2];
+    CHECK(pipe(p) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        g_pipe = p[1];
+        signal(SIGUSR1, on_usr1);  // a program's own handler: passed on, no stop
+        signal_guard::install(&hook);
+        raise(SIGUSR1);
+        if (!g_usr1) _exit(3);
+        raise(SIGTERM);  // default action: stop, then die by SIGTERM
+        _exit(4);
+    }
+    close(p[1]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    char buf[8] = {};
+    ssize_t n = read(p[0], buf, sizeof buf);
+    close(p[0]);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    CHECK(n == 1 && buf[0] == 'S');
+}
+
+int main() {
+    for (auto& t : registry()) {
+        int before = g_failed;
+        t.second();
+        std::printf("%s %s\n", g_failed == before ? "ok  " : "FAIL", t.first.c_str());
+    }
+    std::printf("%d checks, %d failed\n", g_checks, g_failed);
+    return g_failed ? 1 : 0;
+}
