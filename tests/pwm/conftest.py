@@ -1,9 +1,7 @@
 """Fixtures for rpio-pwm: every test runs on the model with a manual clock, and leaves no session."""
 
-import os
 
 import pytest
-
 from rpio_pwm import _pwm, _session
 
 TICKS = _pwm.TICKS_PER_US

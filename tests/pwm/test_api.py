@@ -3,7 +3,6 @@
 import logging
 
 import pytest
-
 import rpio_pwm as PWM
 from rpio_pwm import _session, model
 

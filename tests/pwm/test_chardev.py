@@ -3,8 +3,14 @@
 import os
 import struct
 
-from rpio_pwm.chardev import (GPIO_GET_CHIPINFO_IOCTL, GPIO_V2_GET_LINE_IOCTL, GPIO_V2_LINE_FLAG_OUTPUT,
-                              GPIO_V2_LINE_SET_VALUES_IOCTL, ChardevWriter, line_request)
+from rpio_pwm.chardev import (
+    GPIO_GET_CHIPINFO_IOCTL,
+    GPIO_V2_GET_LINE_IOCTL,
+    GPIO_V2_LINE_FLAG_OUTPUT,
+    GPIO_V2_LINE_SET_VALUES_IOCTL,
+    ChardevWriter,
+    line_request,
+)
 
 
 def test_line_request_layout():

@@ -3,7 +3,6 @@
 import struct
 
 import pytest
-
 from rpio_pwm import _pwm
 
 NO_WIDE_BURSTS, WAIT_RESP, DEST_DREQ = 1 << 26, 1 << 3, 1 << 6

@@ -4,7 +4,6 @@ import gc
 import re
 
 import pytest
-
 import rpio_pwm as PWMmod
 from rpio_pwm import _session, model
 from rpio_pwm.gpio_pwm import SoftwarePwmEngine, make_pwm_class

@@ -1,10 +1,8 @@
 """Hardware parts that can be checked without a Pi: device tree, mailbox messages, backend choice."""
 
-import os
 import struct
 
 import pytest
-
 from rpio_pwm import _pwm, _session
 from rpio_pwm.board import BoardFacts, default_dma_channel_for, read_board
 

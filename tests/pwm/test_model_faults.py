@@ -3,7 +3,6 @@
 import struct
 
 import pytest
-
 from rpio_pwm import _pwm
 
 DMA = 0x7E007000

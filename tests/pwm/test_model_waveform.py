@@ -3,9 +3,7 @@
 import random
 
 import pytest
-
-from rpio_pwm import _pwm
-from conftest import TICKS, first_cb, pulses, us
+from conftest import first_cb, pulses, us
 
 
 def start(sim, ctrl, ch, subcycle, incr=None):

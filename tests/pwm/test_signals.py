@@ -6,8 +6,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 CHILD = textwrap.dedent("""
     import os, signal, sys, time
     from rpio_pwm import _pwm

@@ -3,7 +3,6 @@
 import threading
 
 import pytest
-
 from rpio_pwm.software import SoftwareEngine, edges_of
 
 

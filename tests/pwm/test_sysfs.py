@@ -3,7 +3,6 @@
 import os
 
 import pytest
-
 import rpio_pwm as PWM
 from rpio_pwm import _session
 from rpio_pwm.software import SoftwareEngine
@@ -105,7 +104,7 @@ def test_hw_pins_can_be_restricted(pi5, monkeypatch):
 
 
 def test_configure_keeps_duty_below_period(tmp_path):
-    d = fake_chip(tmp_path, "pwmchip0", "7e20c000.pwm", npwm=2, exported=(0,))
+    fake_chip(tmp_path, "pwmchip0", "7e20c000.pwm", npwm=2, exported=(0,))
     chip = SysfsPwmChip.find(str(tmp_path), pi5=False)
     order = []
     real = chip._write

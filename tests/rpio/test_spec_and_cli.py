@@ -110,3 +110,34 @@ def test_backend_log_line_names_the_simulated_model(name):
     result = run(["-c", code], RPIO_SIM_BOARD=name)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("simulated") == 1
+
+
+def test_cli_wait_for_interrupts_prints_each_edge_with_its_timestamp():
+    import threading
+    import time
+
+    out = io.StringIO()
+    runner = threading.Thread(target=RPIO.cli.main,
+                              args=(["-w", "17:rising:pullup,27:pulldown", "--count", "2"],),
+                              kwargs={"out": out})
+    runner.start()
+    deadline = time.monotonic() + 5
+    while RPIO.default_interruptor().interrupt_callbacks().keys() != {17, 27}:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    while not RPIO.default_interruptor().running:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    assert RPIO.sim.level(17) == 1 and RPIO.sim.level(27) == 0  # the pulls were applied
+    RPIO.sim.drive(17, 0)  # falling: not reported for 17 (rising only)
+    RPIO.sim.drive(27, 1)
+    RPIO.sim.drive(17, 1)
+    runner.join(5)
+    assert not runner.is_alive()
+    lines = out.getvalue().splitlines()
+    stamps = [entry.timestamp_ns for entry in RPIO.sim.history() if entry.gpio in (17, 27)][-2:]
+    assert lines == [
+        f"GPIO 27 interrupt: value = 1, timestamp = {stamps[0] / 1e9:.9f} s, seqno = 1",
+        f"GPIO 17 interrupt: value = 1, timestamp = {stamps[1] / 1e9:.9f} s, seqno = 1",
+    ]
+    assert RPIO.default_interruptor().interrupt_callbacks() == {}

@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Self
 
+from . import aio_ownership as _ownership
 from ._pool import SerialPool, current_owner
 from .event import EDGE_FALLING, EDGE_RISING, EVENT_SIZE, LineEvent, decode_events
 from .exceptions import (
@@ -120,6 +121,17 @@ def _combined_config(listeners: list) -> tuple[str, str]:
     return edge, (biases.pop() if biases else "as-is")
 
 
+def _check_not_async_threaded(callback: Any, threaded_callback: Any) -> None:
+    if threaded_callback:
+        import inspect
+        if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
+                getattr(callback, "__call__", None)):  # noqa: B004 - async __call__ methods too
+            raise InvalidCallbackError(
+                f"{callback!r} is a coroutine function: it runs on the asyncio loop serving the "
+                f"callbacks (rpio_interrupts.aio.wait_for_interrupts()), not on a worker thread; "
+                f"register it without threaded_callback=True")
+
+
 # ---------------------------------------------------------------------------------------------
 # Process-wide shutdown: every Interruptor that allocated something is stopped at exit, before
 # the interpreter waits for non-daemon threads (so a threaded loop can never hang the exit).
@@ -198,11 +210,13 @@ class _CallbackReg:
         if self.threaded:
             self.loop._submit(("gpio", self.gpio), self._call_if_active, args)
         else:
-            self.loop._call(self.callback, args)
+            self.loop._call(self.callback, args, ("gpio", self.gpio))
 
     def _call_if_active(self, *args: Any) -> None:
         if self.active:
-            self.callback(*args)
+            result = self.callback(*args)
+            if result is not None:
+                self.loop._settle(self.callback, result, ("gpio", self.gpio))
 
     def __repr__(self) -> str:
         return f"<interrupt callback {self.callback!r} on {self.channel!r} ({self.edge})>"
@@ -242,11 +256,12 @@ class _Wakeup:
 
 
 class _Run:
-    __slots__ = ("done", "stop", "thread")
+    __slots__ = ("asyncio", "done", "stop", "thread")
 
-    def __init__(self, thread: threading.Thread | None):
+    def __init__(self, thread: threading.Thread | None, asyncio: bool = False):
         self.stop = False
         self.thread = thread
+        self.asyncio = asyncio  # served by rpio_interrupts.aio on an asyncio loop
         self.done = threading.Event()
 
 
@@ -286,6 +301,7 @@ class Interruptor:
         self._endings: list[_Run] = []         # runs that left their loop and are winding down
         self._loop_ident: int | None = None
         self._closing = False
+        self._async_runner: Callable[[Any, Any], None] | None = None  # set by aio while serving
 
     # -- configuration ------------------------------------------------------------------------
     @staticmethod
@@ -352,6 +368,7 @@ class Interruptor:
         gpio = self.channel_to_gpio(gpio_id)
         if not callable(callback):
             raise InvalidCallbackError(f"callback must be callable, not {callback!r}")
+        _check_not_async_threaded(callback, threaded_callback)
         edge_name = normalize_edge(edge)
         bias = pull_to_bias(pull_up_down)
         debounce_ns = self._debounce_ns(debounce_timeout_ms)
@@ -416,7 +433,13 @@ class Interruptor:
             listeners = (watch.listeners if watch else []) + [listener]
             edge, bias = _combined_config(listeners)
             if watch is None:
-                self._lines[gpio] = self._open_line(gpio, edge, bias)
+                _ownership.claim(self.line_provider, gpio, _ownership.LOOP, self,
+                                 f"the interrupt loop {self._name!r}")
+                try:
+                    self._lines[gpio] = self._open_line(gpio, edge, bias)
+                except BaseException:
+                    _ownership.release(gpio, self)
+                    raise
                 watch = self._lines[gpio]
             elif (edge, bias) != (watch.edge, watch.bias):
                 self._rerequest(watch, edge, bias)
@@ -433,6 +456,7 @@ class Interruptor:
             if not watch.listeners:
                 del self._lines[watch.gpio]
                 self._close_line(watch)
+                _ownership.release(watch.gpio, self)
 
     def reconfigure_line(self, listener: Any, edge: str) -> None:
         """Change a listener's edge (re-requesting the line if needed); unchanged on error."""
@@ -497,6 +521,7 @@ class Interruptor:
                 for lst in watch.listeners:
                     lst.active = False
                 self._lines.pop(watch.gpio, None)
+                _ownership.release(watch.gpio, self)
                 raise
             self._adopt(watch, fresh)
             raise
@@ -561,6 +586,7 @@ class Interruptor:
         """
         if not callable(callback):
             raise InvalidCallbackError(f"callback must be callable, not {callback!r}")
+        _check_not_async_threaded(callback, threaded_callback)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise InvalidArgumentError(f"port must be an int from 0 to 65535, not {port!r}")
         if not isinstance(bind, str):
@@ -696,20 +722,39 @@ class Interruptor:
         if server.threaded:
             self._submit(("tcp", id(client)), self._tcp_call_if_open, (server.callback, client, message))
         else:
-            self._call(server.callback, (client, message))
+            self._call(server.callback, (client, message), ("tcp", id(client)))
 
-    @staticmethod
-    def _tcp_call_if_open(callback: Callable, client: TcpClient, message: Any) -> None:
+    def _tcp_call_if_open(self, callback: Callable, client: TcpClient, message: Any) -> None:
         if not client.closed:
-            callback(client, message)
+            result = callback(client, message)
+            if result is not None:
+                self._settle(callback, result, ("tcp", id(client)))
 
     # -- calling back ---------------------------------------------------------------------------
-    @staticmethod
-    def _call(callback: Callable, args: tuple) -> None:
+    def _call(self, callback: Callable, args: tuple, key: Any = None) -> None:
         try:
-            callback(*args)
+            result = callback(*args)
+            if result is not None:
+                self._settle(callback, result, key)
         except Exception:
             log.exception("callback %r raised", callback)
+
+    def _settle(self, callback: Callable, result: Any, key: Any) -> None:
+        """A callback returned ``result``: an awaitable (a coroutine callback) is run by the
+        asyncio loop serving this Interruptor (rpio_interrupts.aio), in order per ``key``."""
+        import inspect
+        if not inspect.isawaitable(result):
+            return
+        runner = self._async_runner
+        if runner is not None:
+            runner(key, result)
+            return
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()  # never awaited: no "coroutine was never awaited" warning on top of ours
+        log.error("callback %r is a coroutine function: it runs only when the loop is served "
+                  "by asyncio (await rpio_interrupts.aio.wait_for_interrupts()); call skipped",
+                  callback)
 
     def _submit(self, key: Any, fn: Callable, args: tuple) -> None:
         with self._lock:
@@ -788,7 +833,7 @@ class Interruptor:
                         return
                     break
                 if not run.stop:
-                    raise LoopRunningError("wait_for_interrupts() is already running")
+                    raise LoopRunningError(self._running_message(run))
                 if threading.get_ident() == self._loop_ident:
                     if not threaded:
                         raise LoopRunningError(
@@ -798,41 +843,73 @@ class Interruptor:
             run.done.wait()  # a previous run is finishing; start after it
         self._loop(run, timeout)
 
+    @staticmethod
+    def _running_message(run: _Run) -> str:
+        if run.asyncio:
+            return ("wait_for_interrupts() is already running: an asyncio loop serves it "
+                    "(rpio_interrupts.aio.wait_for_interrupts())")
+        return "wait_for_interrupts() is already running"
+
     def _loop(self, run: _Run, timeout: float) -> None:
         epoll = self._epoll
         assert epoll is not None
-        fdmap = self._fdmap
         self._loop_ident = threading.get_ident()
         log.debug("waiting for interrupts")
         try:
             while not run.stop:
-                events = epoll.poll(timeout)
-                for fd, mask in events:
-                    if run.stop:
-                        break
-                    obj = fdmap.get(fd)
-                    if obj is None:
-                        continue
-                    try:
-                        obj.on_ready(mask)
-                    except Exception:
-                        log.exception("error while handling fd %s", fd)
+                self._dispatch(run, epoll.poll(timeout))
         finally:
-            run.stop = True  # also when leaving by an exception (e.g. KeyboardInterrupt)
-            with self._lock:
-                if self._run is run:
-                    self._run = None
-                self._endings.append(run)
-                self._loop_ident = None
-                pool, self._pool = self._pool, None
-                if self._closing and not self._lines and not self._servers and not self._clients:
-                    self._close_epoll()  # cleanup_interrupts() was called from inside the loop
-            if pool is not None:
-                pool.shutdown(wait=True)  # queued threaded callbacks run to the end first
-            run.done.set()
-            with self._lock:
-                self._endings.remove(run)
-            log.debug("stopped waiting for interrupts")
+            self._end_run(run)
+
+    def _dispatch(self, run: _Run, events: list[tuple[int, int]]) -> None:
+        """Hand each ready fd of one epoll wait to its owner (until the run is asked to stop)."""
+        fdmap = self._fdmap
+        for fd, mask in events:
+            if run.stop:
+                break
+            obj = fdmap.get(fd)
+            if obj is None:
+                continue
+            try:
+                obj.on_ready(mask)
+            except Exception:
+                log.exception("error while handling fd %s", fd)
+
+    def _begin_async_run(self) -> tuple[_Run, bool]:
+        """For rpio_interrupts.aio: ``(run, True)``, a run served by the calling thread's asyncio
+        loop, or ``(previous run, False)`` when a previous run is still winding down (wait for its
+        ``done``, then ask again). Raises LoopRunningError while another loop serves."""
+        with self._lock:
+            run = self._run
+            if run is not None:
+                if run.stop:
+                    return run, False
+                raise LoopRunningError(self._running_message(run))
+            if self._endings:
+                return self._endings[0], False
+            self._ensure_open()
+            self._closing = False
+            run = self._run = _Run(None, asyncio=True)
+            self._loop_ident = threading.get_ident()
+            return run, True
+
+    def _end_run(self, run: _Run) -> None:
+        """Wind a run down: the pool's queued callbacks run to the end, waiters are released."""
+        run.stop = True  # also when leaving by an exception (e.g. KeyboardInterrupt)
+        with self._lock:
+            if self._run is run:
+                self._run = None
+            self._endings.append(run)
+            self._loop_ident = None
+            pool, self._pool = self._pool, None
+            if self._closing and not self._lines and not self._servers and not self._clients:
+                self._close_epoll()  # cleanup_interrupts() was called from inside the loop
+        if pool is not None:
+            pool.shutdown(wait=True)  # queued threaded callbacks run to the end first
+        run.done.set()
+        with self._lock:
+            self._endings.remove(run)
+        log.debug("stopped waiting for interrupts")
 
     def stop_waiting_for_interrupts(self) -> None:
         """Stop the loop now (not after epoll_timeout). Joins the loop thread unless called from
@@ -864,6 +941,7 @@ class Interruptor:
                 for lst in watch.listeners:
                     lst.active = False
                 self._close_line(watch)
+                _ownership.release(watch.gpio, self)
             self._lines.clear()
             for server in list(self._servers.values()):
                 self._close_server(server)

@@ -136,13 +136,15 @@ class DmaBackend:
         return default_dma_channel_for(self.facts, self.platform.soc)
 
     def candidate_channels(self) -> List[int]:
-        """Channels RPi.GPIO-style PWM objects may take, best first."""
+        """Channels RPi.GPIO-style PWM objects may take, best first: legacy channels Linux was given
+        (highest first, never 0), the default channel (Servo's) last."""
         info = _pwm.soc_info(self.platform.soc)
         legacy = info["legacy_dma_mask"]
         mask = self.facts.dma_channel_mask if self.kind == "hardware" else None
         chans = [c for c in range(_pwm.DMA_CHANNELS - 1, 0, -1)
                  if legacy & (1 << c) and (mask is None or mask & (1 << c))]
-        return chans
+        default = self.default_channel()
+        return [c for c in chans if c != default] + ([default] if default in chans else [])
 
 
 # ---------------------------------------------------------------- sysfs / software

@@ -20,12 +20,11 @@ An engine has ``start(frequency, dutycycle)``, ``update(frequency, dutycycle)`` 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import weakref
 from typing import Callable, Dict, Optional
 
-from rpio_pwm import _pwm, _session
+from rpio_pwm import _session
 from rpio_pwm.errors import PWMError
 
 __all__ = ["make_pwm_class", "default_engine", "DmaPwmEngine", "SoftwarePwmEngine", "SysfsPwmEngine"]

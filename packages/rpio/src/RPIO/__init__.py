@@ -62,7 +62,9 @@ from ._interrupts import (
     add_tcp_callback,
     cleanup_interrupts,
     close_tcp_client,
+    default_interruptor,
     del_interrupt_callback,
+    edge_detector,
     event_detected,
     remove_event_detect,
     remove_tcp_callback,
@@ -95,6 +97,6 @@ __all__ = [
     "forceinput", "forceoutput", "get_pullupdn", "gpio_count", "pin_info", "set_pullupdn",
     "sysinfo", "version",
     "add_interrupt_callback", "add_tcp_callback", "cleanup_interrupts", "close_tcp_client",
-    "del_interrupt_callback", "remove_tcp_callback", "stop_waiting_for_interrupts",
+    "default_interruptor", "del_interrupt_callback", "edge_detector", "remove_tcp_callback", "stop_waiting_for_interrupts",
     "wait_for_interrupts",
 ]  # fmt: skip

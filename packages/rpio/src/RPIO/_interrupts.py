@@ -124,20 +124,30 @@ interruptor.set_line_provider(provider)
 interruptor.set_channel_mapper(_channel_to_gpio)
 
 # RPi.GPIO's event API: its own Interruptor and thread, on the same provider.
-edge_detector = rpio_interrupts.EdgeDetector(_channel_to_gpio, _is_input, provider)
+edge_detector_instance = rpio_interrupts.EdgeDetector(_channel_to_gpio, _is_input, provider)
 
 
 def _on_cleanup(gpio):
     """RPIO.cleanup(): event detection goes with the channel; everything goes with no argument
     (RPIO 0.10's cleanup() also ended the interrupt callbacks and TCP servers)."""
     if gpio is None:
-        edge_detector.remove_all()
+        edge_detector_instance.remove_all()
         interruptor.cleanup_interrupts()
     else:
-        edge_detector.remove_gpio(gpio)
+        edge_detector_instance.remove_gpio(gpio)
 
 
 _state.cleanup_hooks.append(_on_cleanup)
+
+def default_interruptor():
+    """The Interruptor behind RPIO's interrupt functions (rpio_interrupts.Interruptor)."""
+    return interruptor
+
+
+def edge_detector():
+    """The EdgeDetector behind RPIO's RPi.GPIO-style event functions."""
+    return edge_detector_instance
+
 
 add_interrupt_callback = interruptor.add_interrupt_callback
 del_interrupt_callback = interruptor.del_interrupt_callback
@@ -148,8 +158,8 @@ wait_for_interrupts = interruptor.wait_for_interrupts
 stop_waiting_for_interrupts = interruptor.stop_waiting_for_interrupts
 cleanup_interrupts = interruptor.cleanup_interrupts
 
-add_event_detect = edge_detector.add_event_detect
-add_event_callback = edge_detector.add_event_callback
-remove_event_detect = edge_detector.remove_event_detect
-event_detected = edge_detector.event_detected
-wait_for_edge = edge_detector.wait_for_edge
+add_event_detect = edge_detector_instance.add_event_detect
+add_event_callback = edge_detector_instance.add_event_callback
+remove_event_detect = edge_detector_instance.remove_event_detect
+event_detected = edge_detector_instance.event_detected
+wait_for_edge = edge_detector_instance.wait_for_edge

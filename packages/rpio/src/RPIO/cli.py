@@ -15,6 +15,7 @@ from typing import List, Optional, Sequence
 EXIT_INVALID_GPIO = 5  # the original's exit status for a GPIO that does not exist
 
 _PULLS = {"pullup": "PUD_UP", "pulldown": "PUD_DOWN", "pulloff": "PUD_OFF"}
+_EDGES = ("both", "rising", "falling")
 
 
 class UsageError(Exception):
@@ -49,6 +50,45 @@ def _id_and_option(text: str, gpio_count: int, options: Sequence[str], default: 
     return gpio, option
 
 
+def _interrupt_spec(text: str, gpio_count: int):
+    """``ID[:edge][:pull]`` (either option may come alone) -> (gpio, edge, pull name)."""
+    gpio_text, *options = text.strip().split(":")
+    (gpio,) = parse_ids(gpio_text, gpio_count)
+    edge, pull = "both", "pulloff"
+    for option in options:
+        if option in _EDGES:
+            edge = option
+        elif option in _PULLS:
+            pull = option
+        else:
+            raise UsageError(f"'{option}' in '{text}': expected an edge ({', '.join(_EDGES)}) "
+                             f"or a pull ({', '.join(_PULLS)})")
+    return gpio, edge, pull
+
+
+def _wait_for_interrupts(RPIO, specs, count: Optional[int], out) -> None:
+    """One line per edge: the original's "GPIO n interrupt: value = v", plus the timestamp."""
+    seen = [0]
+
+    def report(gpio, value, event):
+        out.write(f"GPIO {gpio} interrupt: value = {value}, "
+                  f"timestamp = {event.timestamp_ns / 1e9:.9f} s, seqno = {event.line_seqno}\n")
+        out.flush()
+        seen[0] += 1
+        if count is not None and seen[0] >= count:
+            RPIO.stop_waiting_for_interrupts()
+
+    for gpio, edge, pull in specs:
+        RPIO.add_interrupt_callback(gpio, report, edge=edge,
+                                    pull_up_down=getattr(RPIO, _PULLS[pull]), with_event=True)
+    try:
+        RPIO.wait_for_interrupts()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        RPIO.cleanup_interrupts()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rpio",
@@ -64,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--setinput", metavar="ID[:pullup|pulldown|pulloff]", help="make a GPIO an input"
     )
     parser.add_argument("--setoutput", metavar="ID[:0|1]", help="make a GPIO an output")
+    parser.add_argument(
+        "-w", "--wait_for_interrupts", metavar="ID[:edge][:pull][,...]",
+        help="print every edge of these GPIOs with its kernel timestamp, until Ctrl-C "
+        "(edge: both|rising|falling; pull: pullup|pulldown|pulloff)",
+    )
+    parser.add_argument("--count", type=int, metavar="N",
+                        help="with -w: stop after N events")
     parser.add_argument("--sysinfo", action="store_true", help="show what board this is")
     parser.add_argument("--version", action="store_true", help="show RPIO's version")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
@@ -83,7 +130,8 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
     args = parser.parse_args(argv)
     if args.verbose:
         logging.basicConfig(format="%(levelname)s | %(asctime)-15s | %(message)s", level=logging.DEBUG)
-    actions = (args.inspect, args.inspect_all, args.set, args.setinput, args.setoutput)
+    actions = (args.inspect, args.inspect_all, args.set, args.setinput, args.setoutput,
+               args.wait_for_interrupts)
     if not any(actions) and not (args.sysinfo or args.version):
         parser.print_help(out)
         return 0
@@ -115,6 +163,9 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
             _inspect(RPIO, parse_ids(args.inspect, count), out)
         if args.inspect_all:
             _inspect(RPIO, range(count), out)
+        if args.wait_for_interrupts:
+            specs = [_interrupt_spec(text, count) for text in args.wait_for_interrupts.split(",")]
+            _wait_for_interrupts(RPIO, specs, args.count, out)
     except UsageError as error:
         sys.stderr.write(f"rpio: {error}\n")
         return EXIT_INVALID_GPIO
