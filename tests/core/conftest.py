@@ -7,7 +7,6 @@ import pytest
 import rpio_core
 
 KINDS = ("bcm2835", "bcm2836", "bcm2837", "bcm2711", "rp1")
-NUM_GPIOS = {"bcm2835": 54, "bcm2836": 54, "bcm2837": 54, "bcm2711": 58, "rp1": 54}
 
 
 @pytest.fixture(params=KINDS)

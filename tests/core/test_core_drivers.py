@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import rpio_core as rc
-from conftest import NUM_GPIOS
+
+NUM_GPIOS = {"bcm2835": 54, "bcm2836": 54, "bcm2837": 54, "bcm2711": 58, "rp1": 54}
 
 BCM_FUNCTIONS = [rc.INPUT, rc.OUTPUT, rc.ALT0, rc.ALT1, rc.ALT2, rc.ALT3, rc.ALT4, rc.ALT5]
 RP1_FUNCTIONS = [f for f in range(12) if f != rc.ALT5]
