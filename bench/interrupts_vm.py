@@ -372,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=300, help="edges per consumer in the latency runs")
     ap.add_argument("--rounds", type=int, default=5, help="latency rounds (the consumers take turns)")
     ap.add_argument("--spacing-ms", type=float, default=5.0, help="time between edges in the latency run")
-    ap.add_argument("--rates", default="250,500,1000,2000,4000,8000,16000,32000,64000")
+    ap.add_argument("--rates", default=",".join(str(round(250 * 1.25**i)) for i in range(26)),
+                    help="edge rates (per s) to try in turn, up to the first loss")
     ap.add_argument("--step-s", type=float, default=0.5, help="seconds of edges per rate step")
     ap.add_argument("--min-edges", type=int, default=200)
     ap.add_argument("-o", "--output", help="also write the JSON to this file")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 import rpio_core
 
 KINDS = ("bcm2835", "bcm2836", "bcm2837", "bcm2711", "rp1")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 import rpio_core as rc
 
 NUM_GPIOS = {"bcm2835": 54, "bcm2836": 54, "bcm2837": 54, "bcm2711": 58, "rp1": 54}
@@ -139,7 +138,7 @@ def test_output_wins_over_external_drive(kind, chip, driver):
 
 @pytest.mark.parametrize("kind", ["bcm2835", "bcm2836", "bcm2837", "bcm2711"])
 def test_bcm_reset_pulls(chip, driver, kind):
-    for gpio in range(0, 9):
+    for gpio in range(9):
         assert chip.pin_state(gpio).pull == rc.PULL_UP and chip.level(gpio) == 1
     for gpio in range(9, 28):
         assert chip.pin_state(gpio).pull == rc.PULL_DOWN and chip.level(gpio) == 0

@@ -9,7 +9,6 @@ import struct
 import threading
 
 import pytest
-
 import rpio_core as rc
 
 EVENT_SIZE = 48

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 
 import pytest
-
 import rpio_core as rc
 
 OUT, IN, NOT_SET_UP = 0, 1, -1

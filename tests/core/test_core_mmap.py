@@ -8,7 +8,6 @@ import pathlib
 import struct
 
 import pytest
-
 import rpio_core as rc
 
 

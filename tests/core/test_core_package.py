@@ -5,7 +5,6 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-
 import rpio_core as rc
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

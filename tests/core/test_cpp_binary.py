@@ -23,7 +23,7 @@ def _compiler() -> str | None:
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
 
 
 def _build(build: pathlib.Path, sanitize: bool) -> subprocess.CompletedProcess:

@@ -141,3 +141,13 @@ def test_cli_wait_for_interrupts_prints_each_edge_with_its_timestamp():
         f"GPIO 17 interrupt: value = 1, timestamp = {stamps[1] / 1e9:.9f} s, seqno = 1",
     ]
     assert RPIO.default_interruptor().interrupt_callbacks() == {}
+
+
+def test_the_readme_doorbell_runs_on_the_simulated_board():
+    result = run([str(EXAMPLES / "doorbell.py")])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("RPIO 2") and "simulated Pi 4 Model B" in lines[0]
+    assert [line.split(" (")[0] for line in lines[1:4]] == [
+        "ding dong #1", "ding dong #2", "ding dong #3"]
+    assert lines[4] == "the LED lit 3 times"

@@ -14,6 +14,7 @@ The module-level functions act on one default :class:`Interruptor`, created empt
 
 from __future__ import annotations
 
+from .aio_ownership import PinOwnedError
 from .event import EVENT_SIZE, LineEvent, decode_events, encode_event
 from .exceptions import (
     ConflictError,
@@ -47,7 +48,9 @@ __all__ = [  # noqa: RUF022 - grouped by topic, not sorted
     # errors
     "InterruptError", "InvalidArgumentError", "InvalidChannelError", "InvalidEdgeError",
     "InvalidPullError", "InvalidCallbackError", "ConflictError", "NotRegisteredError",
-    "LoopRunningError", "TcpSendLimitError",
+    "LoopRunningError", "TcpSendLimitError", "PinOwnedError",
+    # asyncio (imported on first use: `from rpio_interrupts import aio`)
+    "aio",
 ]
 
 try:
@@ -76,3 +79,11 @@ stop_waiting_for_interrupts = _default.stop_waiting_for_interrupts
 cleanup_interrupts = _default.cleanup_interrupts
 set_line_provider = _default.set_line_provider
 set_channel_mapper = _default.set_channel_mapper
+
+
+def __getattr__(name: str):
+    """``rpio_interrupts.aio`` without importing asyncio for programs that never use it."""
+    if name == "aio":
+        import importlib
+        return importlib.import_module(".aio", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

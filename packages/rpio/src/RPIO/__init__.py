@@ -6,7 +6,7 @@ GPIO and TCP interrupts in one epoll loop, DMA-timed PWM (``RPIO.PWM``), a simul
 implemented in the module it comes from.
 """
 
-from . import Exceptions
+from . import Exceptions, sim
 from ._constants import (
     ALT0,
     BCM,
@@ -93,7 +93,7 @@ __all__ = [
     "add_event_callback", "add_event_detect", "event_detected", "remove_event_detect",
     "wait_for_edge",
     # RPIO
-    "ALT0", "Exceptions", "RPI_REVISION_HEX", "PinInfo", "alt_functions", "channel_to_gpio",
+    "ALT0", "Exceptions", "sim", "RPI_REVISION_HEX", "PinInfo", "alt_functions", "channel_to_gpio",
     "forceinput", "forceoutput", "get_pullupdn", "gpio_count", "pin_info", "set_pullupdn",
     "sysinfo", "version",
     "add_interrupt_callback", "add_tcp_callback", "cleanup_interrupts", "close_tcp_client",
