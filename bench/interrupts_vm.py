@@ -15,7 +15,8 @@ It prints one JSON object. Edges are made by a separate driver process writing t
   The driver sleeps between these edges, and the consumers take turns in rounds.
 - rate: bursts paced at rising rates (edges/s). An event is lost when the consumer sees a seqno
   gap: it fell behind and its kernel event queue (16 records, the default for all three)
-  overflowed. The highest rate without a gap is reported, or the driver's own limit. Edges merged
+  overflowed. A rung is failed when two bursts in a row lose events. The consumers take turns at
+  each rung. The highest rate without a gap is reported, or the driver's own limit. Edges merged
   before their interrupt was taken (fewer events than edges, no gap) are the emulated
   interrupt path's doing, the same for every consumer, and are reported apart.
 """
@@ -41,9 +42,8 @@ if os.path.isdir(os.path.join(ROOT, "packages", "rpio-interrupts", "src")):
     except ImportError:
         sys.path.insert(0, os.path.join(ROOT, "packages", "rpio-interrupts", "src"))
 
-import gpiosim  # noqa: E402
-
-from rpio_interrupts import Interruptor, uapi  # noqa: E402
+import gpiosim
+from rpio_interrupts import Interruptor, uapi
 
 LINE = 17
 SUBJECTS = ("uapi", "rpio", "gpiod")
@@ -302,45 +302,62 @@ def _losses(records: list[tuple[int, int, int]], start_seq: int) -> tuple[int, i
     return gaps, prev
 
 
-def measure_rate(consumer: Consumer, driver: Driver, rates: list[int], step_s: float, min_edges: int) -> dict:
+def rate_step(consumer: Consumer, driver: Driver, rate: int, step_s: float, min_edges: int) -> dict:
+    """One burst of edges paced at ``rate`` per second, with a fresh request."""
+    count = max(min_edges, int(rate * step_s))
+    count += count & 1  # even: the line ends where it started
     consumer.records.clear()
     consumer.start()
-    steps = []
-    best = None
-    limited_by = "the highest rate tried"
     try:
-        last_seq = 0
-        for rate in rates:
-            count = max(min_edges, int(rate * step_s))
-            count += count & 1  # even: the line ends where it started
-            before = len(consumer.records)
-            writes = driver.edges(count, int(1e9 / rate))
-            achieved = (count - 1) / ((writes[-1] - writes[0]) / 1e9) if count > 1 else 0.0
-            _wait_for(consumer, before + count)
-            got = consumer.records[before:]
-            gaps, last_seq = _losses(got, last_seq)
-            step = {
-                "target_per_s": rate,
-                "achieved_per_s": round(achieved),
-                "edges": count,
-                "received": len(got),
-                "seqno_gaps": gaps,
-                "merged_before_interrupt": max(0, count - len(got) - gaps),
-            }
-            steps.append(step)
-            lost = gaps > 0  # the consumer fell behind and its kernel queue overflowed
-            if achieved < 0.9 * rate:
-                limited_by = "the edge driver (it could not write faster under emulation)"
-                if not lost:
-                    best = round(achieved)
-                break
-            if lost:
-                limited_by = "lost events (seqno gaps: the consumer fell behind)"
-                break
-            best = rate
+        writes = driver.edges(count, int(1e9 / rate))
+        _wait_for(consumer, count)
     finally:
         consumer.stop()
-    return {"max_rate_no_loss_per_s": best, "limited_by": limited_by, "steps": steps}
+    got = consumer.records
+    gaps, _ = _losses(got, got[0][0] - 1 if got else 0)
+    if got and got[0][0] != 1:
+        gaps += got[0][0] - 1  # the first records were dropped already
+    achieved = (count - 1) / ((writes[-1] - writes[0]) / 1e9)
+    return {
+        "target_per_s": rate,
+        "achieved_per_s": round(achieved),
+        "edges": count,
+        "received": len(got),
+        "seqno_gaps": gaps,
+        "merged_before_interrupt": max(0, count - len(got) - gaps),
+    }
+
+
+def measure_rates(chip_path: str, subjects: list[str], driver: Driver, rates: list[int], step_s: float,
+                  min_edges: int) -> dict:
+    """Climb the rate ladder with every consumer taking its turn at each rung (so slow drifts and
+    the scheduler's memory of earlier phases hit all alike); a consumer leaves at the first rung
+    where it loses events twice in a row."""
+    driver.edges(max(min_edges, int(rates[0] * step_s)), int(1e9 / rates[0]))  # settle the driver
+    out = {s: {"max_rate_no_loss_per_s": None, "limited_by": "the highest rate tried", "steps": []}
+           for s in subjects}
+    active = list(subjects)
+    for rate in rates:
+        for s in list(active):
+            step = rate_step(CONSUMERS[s](chip_path), driver, rate, step_s, min_edges)
+            if step["seqno_gaps"]:  # one hiccup of the emulated machine is not a limit: try again
+                step = rate_step(CONSUMERS[s](chip_path), driver, rate, step_s, min_edges)
+                step["second_try"] = True
+            res = out[s]
+            res["steps"].append(step)
+            if step["achieved_per_s"] < 0.9 * rate:
+                res["limited_by"] = "the edge driver (it could not write faster under emulation)"
+                if not step["seqno_gaps"]:
+                    res["max_rate_no_loss_per_s"] = step["achieved_per_s"]
+                active.remove(s)
+            elif step["seqno_gaps"]:  # the consumer fell behind and its kernel queue overflowed
+                res["limited_by"] = "lost events (seqno gaps: the consumer fell behind)"
+                active.remove(s)
+            else:
+                res["max_rate_no_loss_per_s"] = rate
+        if not active:
+            break
+    return out
 
 
 def _environment() -> dict:
@@ -407,8 +424,7 @@ def main(argv: list[str] | None = None) -> int:
                     latency_round(CONSUMERS[s](sim.dev_path), driver, per_round, args.spacing_ms, raw[s])
             for s in subjects:
                 latency[s] = latency_summary(raw[s])
-            for s in subjects:
-                rate[s] = measure_rate(CONSUMERS[s](sim.dev_path), driver, rates, args.step_s, args.min_edges)
+            rate = measure_rates(sim.dev_path, subjects, driver, rates, args.step_s, args.min_edges)
         finally:
             driver.close()
 

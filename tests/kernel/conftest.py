@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for `import gpiosim`, any import mode
 
-import gpiosim  # noqa: E402
+import gpiosim
 
 
 def pytest_configure(config):

@@ -17,10 +17,11 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Mapping
+from typing import Self
 
 CONFIGFS = "/sys/kernel/config/gpio-sim"
 
-__all__ = ["Chip", "available", "CONFIGFS"]
+__all__ = ["CONFIGFS", "Chip", "available"]
 
 _counter = itertools.count()
 
@@ -140,7 +141,7 @@ class Chip:
 
     cleanup = close
 
-    def __enter__(self) -> Chip:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

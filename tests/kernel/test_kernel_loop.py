@@ -9,9 +9,8 @@ import threading
 import time
 
 import pytest
-from kernel_helpers import EVENT_TIMEOUT, line_request_fds
-
 import rpio_interrupts as intr
+from kernel_helpers import EVENT_TIMEOUT, line_request_fds
 from rpio_interrupts import uapi
 
 pytestmark = pytest.mark.gpiosim
@@ -103,7 +102,7 @@ def test_threaded_callbacks_keep_the_order_per_pin(pi):
     values = []
     for pull in ("pull-up", "pull-down") * 3:
         pi.set_pull(GPIO, pull)
-        gpio, value, _, = take(q, 1)[0]
+        _, value, _ = take(q, 1)[0]
         values.append(value)
         assert threading.current_thread().name == "MainThread"
     assert values == [1, 0] * 3
@@ -145,9 +144,11 @@ def test_busy_line_raises_and_leaves_the_state_unchanged(pi):
     with pytest.raises(uapi.LineBusyError) as e:  # held by the kernel (a hog, like an SPI chip select)
         intr.add_interrupt_callback(7, cb)
     assert "GPIO 7 is busy: held by 'spi0 CS1', the kernel" in str(e.value)
-    with uapi.request_lines(pi.dev_path, [5], consumer="someone-else"):
-        with pytest.raises(uapi.LineBusyError, match="GPIO 5 is busy: held by 'someone-else', a line request of this process"):
-            intr.add_interrupt_callback(5, cb)
+    with (
+        uapi.request_lines(pi.dev_path, [5], consumer="someone-else"),
+        pytest.raises(uapi.LineBusyError, match="GPIO 5 is busy: held by 'someone-else', a line request of this process"),
+    ):
+        intr.add_interrupt_callback(5, cb)
     assert intr.default_interruptor().interrupt_callbacks() == before
     assert line_request_fds() == fds
     intr.wait_for_interrupts(threaded=True)  # the registered pin still works

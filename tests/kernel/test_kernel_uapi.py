@@ -7,8 +7,14 @@ import os
 import time
 
 import pytest
-from kernel_helpers import EVENT_TIMEOUT, assert_no_events, collect_events, line_request_fds, open_fds, wait_readable
-
+from kernel_helpers import (
+    EVENT_TIMEOUT,
+    assert_no_events,
+    collect_events,
+    line_request_fds,
+    open_fds,
+    wait_readable,
+)
 from rpio_interrupts import uapi
 from rpio_interrupts.event import decode_events
 from rpio_interrupts.exceptions import InterruptError
@@ -251,9 +257,8 @@ def test_outputs_are_seen_by_the_sim(sim):
                 req.set_values([1])
         with chip.request_lines([5], direction="output") as req:  # no output_values: driven low
             assert s.get_value(5) == 0
-        with chip.request_lines([6], direction="input") as req:
-            with pytest.raises(uapi.LineConfigError, match="not outputs"):
-                req.set_values([1])
+        with chip.request_lines([6], direction="input") as req, pytest.raises(uapi.LineConfigError, match="not outputs"):
+            req.set_values([1])
 
 
 def test_reconfigure_and_reset_on_close(sim):
@@ -284,14 +289,14 @@ def test_bad_combinations_are_named_and_leave_nothing_open(sim):
     with uapi.Chip(s.dev_path) as chip:
         fds = open_fds()
         cases = [
-            (dict(direction="output", edge="both"), "edge='both' needs direction='input', not 'output'"),
-            (dict(direction="as-is", bias="pull-up"), "bias='pull-up' needs direction='input' or 'output', not 'as-is'"),
-            (dict(direction="output", debounce_us=10), "debounce_us=10 needs direction='input', not 'output'"),
-            (dict(output_values=[1]), "output_values need direction='output', not 'input'"),
-            (dict(bias="up"), "bias='up' is not one of 'as-is', 'disabled', 'pull-up', 'pull-down'"),
-            (dict(edge="high"), "edge='high' is not one of None, 'rising', 'falling', 'both'"),
-            (dict(direction="in"), "direction='in' is not one of 'input', 'output', 'as-is'"),
-            (dict(consumer="x" * 32), "the kernel keeps at most 31 bytes"),
+            ({"direction": "output", "edge": "both"}, "edge='both' needs direction='input', not 'output'"),
+            ({"direction": "as-is", "bias": "pull-up"}, "bias='pull-up' needs direction='input' or 'output', not 'as-is'"),
+            ({"direction": "output", "debounce_us": 10}, "debounce_us=10 needs direction='input', not 'output'"),
+            ({"output_values": [1]}, "output_values need direction='output', not 'input'"),
+            ({"bias": "up"}, "bias='up' is not one of 'as-is', 'disabled', 'pull-up', 'pull-down'"),
+            ({"edge": "high"}, "edge='high' is not one of None, 'rising', 'falling', 'both'"),
+            ({"direction": "in"}, "direction='in' is not one of 'input', 'output', 'as-is'"),
+            ({"consumer": "x" * 32}, "the kernel keeps at most 31 bytes"),
         ]
         for kwargs, message in cases:
             with pytest.raises(uapi.LineConfigError) as e:

@@ -10,7 +10,6 @@ import struct
 
 import pytest
 from kernel_helpers import open_fds
-
 from rpio_interrupts import uapi
 
 

@@ -143,3 +143,12 @@ def test_pcm_frame_length_limit():
     p = _pwm.compute_pacer("BCM2837", 1, 100, 1)
     assert 8 <= p["range"] <= 1024
     assert p["range"] * p["divi"] * 1_000_000 == p["source_hz"] * 100
+
+
+def test_pi3_buffers_use_the_uncached_alias():
+    sim = _pwm.SimSoc("BCM2837")
+    c = _pwm.Controller(sim)
+    c.setup(10, 0)
+    c.init_channel(1, 3000)
+    assert c.ring_info(1)["first_cb_bus"] >> 30 == 3
+    c.cleanup()

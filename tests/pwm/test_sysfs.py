@@ -134,3 +134,18 @@ def test_export_waits_for_the_directory(tmp_path):
     chip._sleep = kernel
     chip.configure(1, 1000, 500)
     assert (d / "export").read_text().strip() == "1" and read(d, 1, "duty_cycle") == "500"
+
+
+def test_rpi_gpio_pwm_uses_the_hardware_channel_on_a_pi5(pi5):
+    from rpio_pwm.gpio_pwm import make_pwm_class
+
+    chip, engine, writes, clock = pi5
+    host_writes = []
+    PWMcls = make_pwm_class(lambda ch: ch, lambda g, lv: host_writes.append((g, lv)))
+    p = PWMcls(18, 1000)
+    p.start(25)
+    assert (read(chip, 2, "period"), read(chip, 2, "duty_cycle"), read(chip, 2, "enable")) == ("1000000", "250000", "1")
+    p.ChangeFrequency(500)
+    assert (read(chip, 2, "period"), read(chip, 2, "duty_cycle")) == ("2000000", "500000")
+    p.stop()
+    assert read(chip, 2, "enable") == "0" and host_writes == []

@@ -84,9 +84,11 @@ DmaBuffer HardwarePlatform::alloc_dma(size_t bytes) {
     uint32_t bus = 0;
     try {
         bus = mbox_->mem_lock(handle);
-        if ((bus & 0xC0000000u) != soc_->sdram_bus_alias)
-            throw PwmError("the mailbox returned " + hex32(bus) + ", outside the expected SDRAM bus alias " +
-                           hex32(soc_->sdram_bus_alias));
+        // The firmware answers with the bus alias that matches the allocation flags (the DMA's view);
+        // anything but a cache-safe one would hand the DMA stale data.
+        if ((bus & 0xC0000000u) != 0x40000000u && (bus & 0xC0000000u) != 0xC0000000u)
+            throw PwmError("the mailbox returned " + hex32(bus) + ", not in a cache-safe SDRAM bus alias (" +
+                           hex32(soc_->sdram_bus_alias) + " expected on the " + soc_->name + ")");
         auto win = std::make_unique<MmioWindow>(opt_.devmem, sdram_bus_to_phys(BusAddr{bus}).value, size);
         std::memset(win->bytes(), 0, size);
         DmaBuffer b{win->bytes(), bus, size, handle};

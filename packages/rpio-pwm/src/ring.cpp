@@ -35,9 +35,12 @@ Ring::Ring(const SocInfo& soc, DmaBuffer buf, uint32_t num_samples, Pacing pacin
         throw PwmError("DMA buffer is not 32-byte aligned (bus " + hex32(buf.bus) + ")");
     if (is_periph_bus(buf.bus) || looks_like_arm_periph_phys(buf.bus))
         throw PwmError("DMA buffer address " + hex32(buf.bus) + " is not SDRAM");
-    if ((buf.bus & 0xC0000000u) != soc.sdram_bus_alias)
-        throw PwmError("DMA buffer address " + hex32(buf.bus) + " is not in the " + soc.name + " SDRAM bus alias " +
-                       hex32(soc.sdram_bus_alias) + " (a physical address where a bus address belongs?)");
+    // The DMA must see SDRAM through a cache-safe alias: 0x40000000 (L2 coherent, what a Pi 1 uses)
+    // or 0xC0000000 (uncached, Pi 2 and later). Alias 0 is what an ARM physical address looks like.
+    const uint32_t alias = buf.bus & 0xC0000000u;
+    if (alias != 0x40000000u && alias != 0xC0000000u)
+        throw PwmError("DMA buffer address " + hex32(buf.bus) + " is not in a cache-safe SDRAM bus alias (the " +
+                       soc.name + " uses " + hex32(soc.sdram_bus_alias) + "): a physical address where a bus address belongs?");
     const uint64_t end = static_cast<uint64_t>(buf.bus) + layout_.total_bytes;
     if (end > 0x100000000ull) throw PwmError("DMA buffer crosses the top of the 32-bit bus space");
 

@@ -34,6 +34,7 @@ import logging
 import os
 import threading
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Awaitable
 from typing import Any, NamedTuple, Self
@@ -256,7 +257,7 @@ class EdgeStream:
             try:
                 fd = handle.fileno()
                 os.set_blocking(fd, False)
-                loop.add_reader(fd, self._on_readable)
+                loop.add_reader(fd, _on_readable, weakref.ref(self))
             except BaseException:
                 handle.close()
                 raise
@@ -336,7 +337,7 @@ class EdgeStream:
                             and self._error is None and len(queue) <= self._max_queue // 2):
                         self._reading = True
                         assert self._loop is not None
-                        self._loop.add_reader(self._fd, self._on_readable)
+                        self._loop.add_reader(self._fd, _on_readable, weakref.ref(self))
                     return event
                 if self._state != _OPEN or self._eof:
                     raise StopAsyncIteration
@@ -362,6 +363,14 @@ class EdgeStream:
         finally:
             if timer is not None:
                 timer.cancel()
+
+
+def _on_readable(ref: weakref.ref[EdgeStream]) -> None:
+    # The loop holds the stream weakly: an abandoned open stream is collected, warned about and
+    # released (EdgeStream.__del__) instead of living as long as the loop.
+    stream = ref()
+    if stream is not None:
+        stream._on_readable()
 
 
 def _time_out(waiter: asyncio.Future) -> None:

@@ -19,6 +19,7 @@ kernel does. This module has no dependency on asyncio, so the loop can import it
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 from .exceptions import ConflictError
@@ -50,7 +51,7 @@ class _Claim:
     def __init__(self, provider: Any, side: str, holder: Any, what: str):
         self.provider = provider
         self.side = side
-        self.holder = holder
+        self.holder = weakref.ref(holder)  # weak: an abandoned stream can still be collected
         self.what = what
 
 
@@ -78,9 +79,10 @@ def claim(provider: Any, gpio: int, side: str, holder: Any, what: str, channel: 
     anyone else holds it. ``what`` describes the holder in messages.
     """
     with _lock:
-        held = _claims.get(gpio, ())
+        held = _claims.get(gpio, [])
+        held[:] = [c for c in held if c.holder() is not None]  # holders gone without release
         for other in held:
-            if other.provider is not provider or other.holder is holder:
+            if other.provider is not provider or other.holder() is holder:
                 continue
             if other.side != side or side == ASYNCIO:
                 raise _refusal(gpio, channel, side, what, other)
@@ -93,7 +95,7 @@ def release(gpio: int, holder: Any) -> None:
         held = _claims.get(gpio)
         if not held:
             return
-        held[:] = [c for c in held if c.holder is not holder]
+        held[:] = [c for c in held if c.holder() not in (holder, None)]
         if not held:
             del _claims[gpio]
 
@@ -102,4 +104,4 @@ def owners(gpio: int | None = None) -> list[tuple[int, str, str]]:
     """``[(gpio, side, holder description)]`` of the current claims (all pins, or one)."""
     with _lock:
         return [(g, c.side, c.what) for g, held in sorted(_claims.items()) if gpio in (None, g)
-                for c in held]
+                for c in held if c.holder() is not None]

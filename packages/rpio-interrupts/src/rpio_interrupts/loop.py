@@ -376,6 +376,8 @@ class Interruptor:
                            bool(threaded_callback), debounce_ns, bool(with_event))
         try:
             self.attach_line(gpio, reg)
+        except _ownership.PinOwnedError:
+            raise
         except ConflictError as exc:
             with self._lock:
                 watch = self._lines.get(gpio)

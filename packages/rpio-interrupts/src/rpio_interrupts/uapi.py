@@ -34,30 +34,31 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fcntl import ioctl
+from typing import Self
 
 from .event import EVENT_SIZE, LineEvent, decode_events, encode_event
 from .exceptions import InterruptError
 
 __all__ = [
+    "EVENT_SIZE",
+    "LINES_MAX",
+    "RPI_CHIP_COMPATIBLES",
+    "RPI_CHIP_LABELS",
+    "ChardevLineProvider",
     "Chip",
     "ChipInfo",
+    "ChipNotFoundError",
+    "LineBusyError",
+    "LineConfigError",
+    "LineEvent",
     "LineInfo",
     "LineRequest",
-    "LineEvent",
-    "ChardevLineProvider",
-    "LineBusyError",
-    "ChipNotFoundError",
-    "LineConfigError",
-    "find_chip",
-    "list_chips",
-    "request_lines",
-    "flags_to_names",
     "decode_events",
     "encode_event",
-    "EVENT_SIZE",
-    "RPI_CHIP_LABELS",
-    "RPI_CHIP_COMPATIBLES",
-    "LINES_MAX",
+    "find_chip",
+    "flags_to_names",
+    "list_chips",
+    "request_lines",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -485,8 +486,8 @@ def _config_summary(cfg: _LineConfig) -> str:
 # Who holds a line
 # --------------------------------------------------------------------------------------------
 
-_FDINFO_CHIP = re.compile(r"^gpio-chip:\s*(\S+)\s*$", re.M)
-_FDINFO_LINE = re.compile(r"^gpio-line:\s*(\d+)\s*$", re.M)
+_FDINFO_CHIP = re.compile(r"^gpio-chip:\s*(\S+)\s*$", re.MULTILINE)
+_FDINFO_LINE = re.compile(r"^gpio-line:\s*(\d+)\s*$", re.MULTILINE)
 
 
 def _find_holders(chip_name: str, offset: int, proc: str = "/proc") -> tuple[list[tuple[int, str]], bool]:
@@ -609,7 +610,7 @@ class Chip:
         if fd >= 0:
             os.close(fd)
 
-    def __enter__(self) -> Chip:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -830,7 +831,7 @@ class LineRequest:
 
     release = close
 
-    def __enter__(self) -> LineRequest:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -92,6 +92,21 @@ TEST(ring_layout_and_blocks) {
     CHECK(r.set_mask(0) == (1u << 17) && r.clr_mask(1) == (1u << 17) && r.set_mask(1) == 0);
 }
 
+TEST(compiler_refuses_non_bus_addresses) {
+    std::vector<uint8_t> mem(RingLayout::for_samples(10).total_bytes + 64);
+    uint8_t* p = mem.data() + (32 - reinterpret_cast<uintptr_t>(mem.data()) % 32) % 32;
+    const SocInfo& pi3 = soc_info(Soc::BCM2837);
+    DmaBuffer phys{p, 0x0D000000u, mem.size() - 32, 0};  // an ARM physical address
+    CHECK(throws<PwmError>([&] { Ring r(pi3, phys, 10, Pacing::PWM); }, "physical address"));
+    DmaBuffer periph{p, 0x7E200000u, mem.size() - 32, 0};
+    CHECK(throws<PwmError>([&] { Ring r(pi3, periph, 10, Pacing::PWM); }, "not SDRAM"));
+    DmaBuffer odd{p, 0xC0000010u, mem.size() - 32, 0};
+    CHECK(throws<PwmError>([&] { Ring r(pi3, odd, 10, Pacing::PWM); }, "aligned"));
+    DmaBuffer ok{p, 0xCD000000u, mem.size() - 32, 0};
+    Ring r(pi3, ok, 10, Pacing::PCM);
+    CHECK(r.cb(0, 2).dest_ad == kBusPcmFifo && r.cb(9, 2).nextconbk == 0xCD000000u);
+}
+
 TEST(model_waveform_exact) {
     SimSoc sim(Soc::BCM2837);
     Controller c(sim);

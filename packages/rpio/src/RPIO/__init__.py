@@ -6,7 +6,7 @@ GPIO and TCP interrupts in one epoll loop, DMA-timed PWM (``RPIO.PWM``), a simul
 implemented in the module it comes from.
 """
 
-from . import Exceptions, sim
+from . import PWM, Exceptions, sim
 from ._constants import (
     ALT0,
     BCM,
@@ -90,7 +90,7 @@ __all__ = [
     "PUD_DOWN", "PUD_OFF", "PUD_UP", "RISING", "SERIAL", "SPI", "UNKNOWN",
     "RPI_INFO", "RPI_REVISION", "VERSION",
     "cleanup", "getmode", "gpio_function", "input", "output", "setmode", "setup", "setwarnings",
-    "add_event_callback", "add_event_detect", "event_detected", "remove_event_detect",
+    "PWM", "add_event_callback", "add_event_detect", "event_detected", "remove_event_detect",
     "wait_for_edge",
     # RPIO
     "ALT0", "Exceptions", "sim", "RPI_REVISION_HEX", "PinInfo", "alt_functions", "channel_to_gpio",

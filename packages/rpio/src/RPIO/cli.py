@@ -124,8 +124,18 @@ def _inspect(RPIO, gpios: Sequence[int], out) -> None:
         out.write(f"GPIO {gpio:<2}: {info.function:<6} ({info.level}){signal}\n")
 
 
+# Subcommands with parsers of their own: `rpio sim ...` (the simulated board as a workbench) and
+# `rpio pinout` (the header as a picture). Everything else is the original's flag interface.
+SUBCOMMANDS = {"sim": "RPIO.cli_sim", "pinout": "RPIO.cli_pinout"}
+
+
 def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
     out = sys.stdout if out is None else out
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        import importlib
+
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:], out=out)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.verbose:
