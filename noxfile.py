@@ -5,7 +5,7 @@
     nox -s tests          the default test tier (what tox's `py` env runs)
     nox -s bench          every benchmark in bench/, JSON out (bench/results/*.json)
     nox -s lint           ruff over the Python sources
-    nox -s check_versions the one-version rule (also a test: tests/test_version.py)
+    nox -s check_versions the one-version rule (also a test: tests/test_one_version.py)
 """
 
 from __future__ import annotations
@@ -64,6 +64,15 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_kernel(session: nox.Session) -> None:
+    """Edge latency and rate in the gpio-sim VM: rpio vs a bare uAPI loop vs gpiod (root)."""
+    session.install("gpiod>=2", "pytest", *PACKAGE_PATHS)
+    (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
+    session.run("python", "tests/kernel/run_tier.py", "--bench",
+                "-o", "bench/results/interrupts_vm.json")
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "packages", "tests", "bench", "noxfile.py")
@@ -72,4 +81,4 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=False)
 def check_versions(session: nox.Session) -> None:
     """Every package reads the one VERSION file; the umbrella pins the others to it."""
-    session.run("python", "tests/test_version.py")
+    session.run("python", "tests/test_one_version.py")

@@ -215,7 +215,8 @@ def test_busy_line_held_by_the_kernel(sim):
         provider.request(7, edge="falling", bias="as-is", consumer="rpio")
     assert str(e.value) == (
         "[Errno 16] GPIO 7 is busy: held by 'spi0 CS0', the kernel "
-        "(a driver or a device-tree hog; no process holds it through the GPIO character device)"
+        "(a driver or a device-tree hog; no process holds it through a uAPI v2 line request, "
+        "though one using the deprecated v1 uAPI would not show)"
     )
     assert e.value.holders == () and open_fds() == fds
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import struct
 import threading
 import warnings
 import weakref
@@ -41,7 +42,7 @@ from typing import Any, NamedTuple, Self
 
 from . import aio_ownership as _ownership
 from .aio_ownership import PinOwnedError
-from .event import EDGE_RISING, EVENT_SIZE, decode_events
+from .event import _HEAD, EDGE_RISING, EVENT_SIZE
 from .exceptions import InvalidArgumentError
 from .loop import (
     _EDGE_IDS,
@@ -67,6 +68,10 @@ log = logging.getLogger("RPIO.aio")
 
 DEFAULT_MAX_QUEUE = 1024
 _READ_SIZE = EVENT_SIZE * _READ_RECORDS
+# event.py's record header plus its padding: whole records straight into tuples, with no
+# intermediate LineEvent per edge (the hot path of edges(); the layout is defined once, there)
+_RECORD = struct.Struct(_HEAD.format + f"{EVENT_SIZE - _HEAD.size}x")
+assert _RECORD.size == EVENT_SIZE
 
 
 def _interruptor(interruptor: Interruptor | None) -> Interruptor:
@@ -193,6 +198,9 @@ class EdgeStream:
         return self
 
     async def __anext__(self) -> EdgeEvent:
+        queue = self._queue
+        if queue and self._reading:  # the common case while edges stream in: no suspension
+            return queue.popleft()
         event = await self._next(None)
         assert event is not None
         return event
@@ -294,16 +302,17 @@ class EdgeStream:
         self._rest = data[whole:]
         queue, ids, channel, gpio = self._queue, self._ids, self._channel, self._gpio
         debounce = self._debounce_ns
-        for ev in decode_events(memoryview(data)[:whole]):
-            if ev.id not in ids:
+        make = EdgeEvent._make
+        for ts, eid, _offset, seqno, line_seqno in _RECORD.iter_unpack(memoryview(data)[:whole]):
+            if eid not in ids:
                 continue
             if debounce:
                 last = self._last_ns
-                if last is not None and ev.timestamp_ns - last < debounce:
+                if last is not None and ts - last < debounce:
                     continue
-                self._last_ns = ev.timestamp_ns
-            queue.append(EdgeEvent(channel, 1 if ev.id == EDGE_RISING else 0, ev.timestamp_ns,
-                                   ev.seqno, ev.line_seqno, gpio))
+                self._last_ns = ts
+            queue.append(make((channel, 1 if eid == EDGE_RISING else 0, ts, seqno, line_seqno,
+                               gpio)))
         if len(queue) >= self._max_queue:
             self._stop_reading()  # back-pressure: the kernel queues (and counts) what follows
         waiter = self._waiter

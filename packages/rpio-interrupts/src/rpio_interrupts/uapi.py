@@ -545,7 +545,10 @@ def _holder_text(consumer: str, holders: list[tuple[int, str]], complete: bool) 
     if consumer == "sysfs":
         return f"{who}: exported through /sys/class/gpio (write its number to /sys/class/gpio/unexport)"
     if complete:
-        return f"{who}, the kernel (a driver or a device-tree hog; no process holds it through the GPIO character device)"
+        return (
+            f"{who}, the kernel (a driver or a device-tree hog; no process holds it through a uAPI v2 "
+            "line request, though one using the deprecated v1 uAPI would not show)"
+        )
     return f"{who}, a kernel driver or another user's process (run as root to tell which)"
 
 

@@ -118,10 +118,9 @@ def _is_input(gpio: int) -> bool:
 
 provider = BoardLineProvider()
 
-# RPIO's interrupt loop: the default Interruptor of rpio-interrupts, on this board.
-interruptor = rpio_interrupts.default_interruptor()
-interruptor.set_line_provider(provider)
-interruptor.set_channel_mapper(_channel_to_gpio)
+# RPIO's interrupt loop: an Interruptor of its own on this board (rpio_interrupts' module-level
+# default stays free for programs that use that package directly).
+interruptor = rpio_interrupts.Interruptor(provider, _channel_to_gpio, consumer="RPIO")
 
 # RPi.GPIO's event API: its own Interruptor and thread, on the same provider.
 edge_detector_instance = rpio_interrupts.EdgeDetector(_channel_to_gpio, _is_input, provider)
