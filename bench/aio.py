@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
 import fcntl
 import json
 import os
@@ -357,19 +356,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=3000, help="edges per latency run")
     parser.add_argument("--gap-us", type=float, default=200, help="idle time between latency edges")
-    parser.add_argument("--duration", type=float, default=0.3, help="seconds per rate step")
+    parser.add_argument("--duration", type=float, default=0.25, help="seconds per rate step")
     parser.add_argument("--max-rate", type=float, default=2_560_000, help="highest rate tried")
-    parser.add_argument("--queue-bytes", type=int, default=4096,
-                        help="pipe size for the rate steps (the event queue; one page minimum)")
+    parser.add_argument("--queue-bytes", default="4096,65536",
+                        help="pipe sizes (the event queue) for the rate search, comma-separated")
     parser.add_argument("--tries", type=int, default=2, help="attempts per rate step (best of)")
     parser.add_argument("--writer", choices=["process", "thread", "both"], default="both",
                         help="where the edges are written from")
     args = parser.parse_args(argv)
+    queues = [int(q) for q in args.queue_bytes.split(",") if q.strip()]
 
     modes = ["process", "thread"] if args.writer == "both" else [args.writer]
     consumers = ["threaded", "aio_asyncio"] + (["aio_uvloop"] if uvloop else []) + ["aio_callbacks"]
     latency: dict = {}
     rates: dict = {}
+    steps: dict = {}
     ratios: dict = {}
     for mode in modes:
         table = latency[mode] = {}
@@ -378,35 +379,38 @@ def main(argv: list[str] | None = None) -> int:
                 result = percentiles(latency_run(name, mode, args))
                 if name not in table or result["p50"] < table[name]["p50"]:
                     table[name] = result
-        rates[mode] = {name: max_rate(name, mode, args) for name in consumers}
-        base_lat, base_rate = table["threaded"], rates[mode]["threaded"]["edges_per_s"]
         for name in consumers[1:]:
-            ratios[f"{mode}_writer_latency_p50_{name}_over_threaded"] = round(
-                table[name]["p50"] / base_lat["p50"], 3)
-            ratios[f"{mode}_writer_latency_p99_{name}_over_threaded"] = round(
-                table[name]["p99"] / base_lat["p99"], 3)
-            if base_rate:
-                ratios[f"{mode}_writer_max_rate_{name}_over_threaded"] = round(
-                    rates[mode][name]["edges_per_s"] / base_rate, 3)
-    probe = BenchLine(args.queue_bytes)
-    queue_records = probe.capacity // RECORD
-    probe.close()
+            for q in ("p50", "p99"):
+                ratios[f"latency_{q}_{name}_over_threaded_{mode}_writer"] = round(
+                    table[name][q] / table["threaded"][q], 3)
+        for queue_bytes in queues:
+            args.queue_bytes = queue_bytes
+            probe = BenchLine(queue_bytes)
+            label = f"queue_{probe.capacity // RECORD}_records"
+            probe.close()
+            found = {name: max_rate(name, mode, args) for name in consumers}
+            rates.setdefault(mode, {})[label] = {
+                name: {k: v for k, v in r.items() if k != "steps"} for name, r in found.items()}
+            steps.setdefault(mode, {})[label] = {name: r["steps"] for name, r in found.items()}
+            base = found["threaded"]["edges_per_s"]
+            for name in consumers[1:]:
+                if base:
+                    ratios[f"max_rate_{name}_over_threaded_{mode}_writer_{label}"] = round(
+                        found[name]["edges_per_s"] / base, 3)
     result = {
         "bench": "aio",
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "uvloop": getattr(uvloop, "__version__", None),
         "setup": {"samples": args.samples, "gap_us": args.gap_us, "duration_s": args.duration,
-                  "queue_records": queue_records, "aio_max_queue_in_rate_steps": 64,
-                  "tries_per_rate_step": args.tries,
+                  "aio_max_queue_in_rate_steps": 64, "tries_per_rate_step": args.tries,
                   "writers": modes},
         "latency_us": latency,
-        "max_rate_without_loss": {mode: {name: {k: v for k, v in r.items() if k != "steps"}
-                                         for name, r in per.items()} for mode, per in rates.items()},
+        "max_rate_without_loss": rates,
         "ratios": ratios,
-        "rate_steps": {mode: {name: r["steps"] for name, r in per.items()}
-                       for mode, per in rates.items()},
+        "rate_steps": steps,
     }
     print(json.dumps(result, indent=2))
     return 0

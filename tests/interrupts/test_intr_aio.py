@@ -12,7 +12,6 @@ import asyncio
 import errno
 import gc
 import logging
-import os
 import socket
 import threading
 import warnings
@@ -144,8 +143,8 @@ def test_edges_yield_channel_value_timestamp_and_sequence_numbers(arun, intr, pr
             assert stream.gpio == 17 and not stream.closed
             provider.rising(17, ts_ns=111)
             provider.falling(17, ts_ns=222)
-            first = await anext(stream)
-            second = await anext(stream)
+            first = await stream.__anext__()
+            second = await stream.__anext__()
         return first, second, stream.closed
 
     first, second, closed = arun(main)
@@ -161,7 +160,7 @@ def test_value_comes_from_the_event_not_the_level(arun, intr, provider):
         async with aio.edges(4, interruptor=intr) as stream:
             provider.levels[4] = 0
             provider.write(4, encode_event(5, EDGE_RISING, 4, 1, 1))
-            return await anext(stream)
+            return await stream.__anext__()
 
     assert arun(main).value == 1
 
@@ -179,7 +178,7 @@ def test_board_numbering_event_carries_the_channel_as_given(arun, provider):
     async def main():
         async with aio.edges(11, interruptor=intr) as stream:
             provider.rising(17)
-            event = await anext(stream)
+            event = await stream.__anext__()
         return event
 
     event = arun(main)
@@ -198,10 +197,10 @@ def test_edge_is_filtered_by_the_request(arun, intr, provider, edge, requested, 
             assert provider.requests[-1][1] == requested
             for event_id in ids:
                 provider.edge(5, event_id == EDGE_RISING)
-            got = [await anext(stream) for _ in expected]
+            got = [await stream.__anext__() for _ in expected]
             # one wanted edge as a barrier: nothing filtered slipped in before it
             provider.edge(5, expected[0] == 1)
-            got.append(await anext(stream))
+            got.append(await stream.__anext__())
             assert stream.pending == 0
         return [ev.value for ev in got]
 
@@ -225,11 +224,11 @@ def test_many_records_in_one_read_and_records_split_across_writes(arun, intr, pr
             burst = b"".join(provider.record(6, EDGE_RISING if i % 2 == 0 else EDGE_FALLING)
                              for i in range(150))
             provider.write(6, burst)  # more than one read's worth in one write
-            values = [(await anext(stream)).value for _ in range(150)]
+            values = [(await stream.__anext__()).value for _ in range(150)]
             rec = provider.record(6, EDGE_RISING, 42)
             provider.write(6, rec[:20])
             provider.write(6, rec[20:])
-            last = await anext(stream)
+            last = await stream.__anext__()
         return values, last
 
     values, last = arun(main)
@@ -253,7 +252,7 @@ def test_several_pins_driven_from_another_thread_at_once(no_leaks, arun, intr, p
             failures.append(exc)
 
     async def consume(stream):
-        return [await anext(stream) for _ in range(per_pin)]
+        return [await stream.__anext__() for _ in range(per_pin)]
 
     async def main():
         streams = [aio.edges(gpio, interruptor=intr) for gpio in pins]
@@ -284,7 +283,7 @@ def test_debounce_on_event_timestamps(arun, intr, provider):
         async with aio.edges(9, debounce_timeout_ms=10, interruptor=intr) as stream:
             for t_ms in (0, 5, 12, 13, 21.9, 22):
                 provider.rising(9, ts_ns=1_000 * MS + int(t_ms * MS))
-            return [await anext(stream) for _ in range(3)], stream.pending
+            return [await stream.__anext__() for _ in range(3)], stream.pending
 
     events, pending = arun(main)
     assert [(ev.timestamp_ns - 1_000 * MS) / MS for ev in events] == [0, 12, 22]
@@ -298,7 +297,7 @@ def test_back_pressure_stops_reading_and_resumes_without_loss(arun, intr, provid
             await until(lambda: stream.pending >= 4)
             await asyncio.sleep(0)  # one more loop pass: reading is paused, nothing more comes in
             assert stream.pending < 4 + 64 + 1
-            return [(await anext(stream)).seqno for _ in range(300)]
+            return [(await stream.__anext__()).seqno for _ in range(300)]
 
     assert arun(main) == list(range(1, 301))
 
@@ -357,7 +356,7 @@ def test_cancel_inside_async_with_releases_the_line(no_leaks, arun, intr, provid
             async with aio.edges(22, interruptor=intr) as stream:
                 entered.set()
                 await asyncio.Event().wait()  # blocked on something else entirely
-                await anext(stream)
+                await stream.__anext__()
 
         task = asyncio.create_task(consumer())
         await entered.wait()
@@ -387,7 +386,7 @@ def test_close_from_another_task_ends_the_iteration(arun, intr, provider):
         assert await task == "ended"
         stream.close()  # idempotent
         with pytest.raises(StopAsyncIteration):
-            await anext(stream)
+            await stream.__anext__()
         with pytest.raises(RuntimeError, match="closed"):
             await stream.__aenter__()
 
@@ -398,10 +397,10 @@ def test_close_from_another_task_ends_the_iteration(arun, intr, provider):
 def test_two_tasks_cannot_wait_on_one_stream(arun, intr, provider):
     async def main():
         async with aio.edges(24, interruptor=intr) as stream:
-            first = asyncio.create_task(anext(stream))
+            first = asyncio.create_task(stream.__anext__())
             await until(lambda: stream._waiter is not None)
             with pytest.raises(RuntimeError, match="already waiting"):
-                await anext(stream)
+                await stream.__anext__()
             provider.rising(24)
             return await first
 
@@ -878,13 +877,81 @@ def test_default_interruptor_is_used_without_interruptor_argument(arun, provider
             await serving
             async with aio.edges(20) as stream:
                 provider.falling(20)
-                return await anext(stream)
+                return await stream.__anext__()
 
         assert arun(main).channel == 20
         assert cb.calls == [(16, 1)]
     finally:
         rpio_interrupts.cleanup_interrupts()
         rpio_interrupts.set_line_provider(None)
+
+
+def test_registration_from_another_thread_while_asyncio_serves(arun, intr, provider):
+    cb = Recorder()
+
+    async def main():
+        serving = asyncio.create_task(aio.wait_for_interrupts(intr))
+        await until(lambda: intr.running)
+        adder = threading.Thread(target=intr.add_interrupt_callback, args=(30, cb))
+        adder.start()
+        await until(lambda: not adder.is_alive())
+        provider.rising(30)
+        await until(lambda: cb.calls)
+        intr.del_interrupt_callback(30)
+        intr.stop_waiting_for_interrupts()
+        await serving
+
+    arun(main)
+    assert cb.calls == [(30, 1)] and provider.released == [30]
+
+
+def test_cleanup_from_a_coroutine_callback_ends_serving_and_releases_everything(
+        no_leaks, arun, provider):
+    intr = Interruptor(provider)
+
+    async def main():
+        async def cb(gpio_id, value):
+            await asyncio.sleep(0)
+            intr.cleanup_interrupts()
+
+        intr.add_interrupt_callback(31, cb)
+        intr.add_tcp_callback(0, lambda c, m: None)
+        serving = asyncio.create_task(aio.wait_for_interrupts(intr))
+        await until(lambda: intr.running)
+        provider.rising(31)
+        await serving
+
+    arun(main)
+    assert provider.active == {} and intr.tcp_ports() == [] and intr.interrupt_callbacks() == {}
+    assert intr._epoll is None
+
+
+def test_bind_gives_the_api_on_one_interruptor(arun, intr, provider):
+    bound = aio.bind(intr)
+    assert (bound.PUD_UP, bound.RISING, bound.EdgeEvent, bound.PinOwnedError) == (
+        PUD_UP, aio.RISING, EdgeEvent, PinOwnedError)
+    assert bound.interruptor is intr and "bound to" in repr(bound)
+    cb = Recorder()
+
+    async def main():
+        async with bound.edges(5, "rising", PUD_DOWN, 1) as stream:
+            provider.rising(5)
+            event = await stream.__anext__()
+        assert await bound.wait_for_edge(6, "rising", timeout=0) is None
+        intr.add_interrupt_callback(7, cb)
+        serving = asyncio.create_task(bound.wait_for_interrupts())
+        await until(lambda: intr.running)
+        provider.rising(7)
+        await until(lambda: cb.calls)
+        intr.stop_waiting_for_interrupts()
+        await serving
+        return event
+
+    assert arun(main).gpio == 5
+    assert provider.requests[:2] == [(5, "rising", "pull-down", "RPIO"), (6, "rising", "disabled", "RPIO")]
+    assert cb.calls == [(7, 1)]
+    with pytest.raises(TypeError):
+        aio.bind(None)
 
 
 # -- TCP through the asyncio loop -------------------------------------------------------------
@@ -992,7 +1059,7 @@ def test_no_fd_task_or_thread_leaks_after_a_full_session(no_leaks, arun, provide
         async with aio.edges(3, interruptor=intr) as stream:
             provider.rising(2)
             provider.rising(3)
-            await anext(stream)
+            await stream.__anext__()
         await until(lambda: cb.calls)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"x")

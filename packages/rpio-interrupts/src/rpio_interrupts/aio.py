@@ -23,7 +23,8 @@ decoded in the loop's own thread. It works on asyncio's default loop and on uvlo
 
 Every function acts on an :class:`~rpio_interrupts.loop.Interruptor` (the default one unless
 ``interruptor=`` says otherwise) and uses its line provider, channel mapper and consumer label, so
-channels are in the numbering the rest of RPIO uses. A pin is served by the interrupt loop's
+channels are in the numbering the rest of RPIO uses. :func:`bind` gives the same functions bound to
+one Interruptor (the umbrella's ``RPIO.aio`` is ``bind(<RPIO's Interruptor>)``). A pin is served by the interrupt loop's
 callbacks or by RPIO.aio's streams, never both: :class:`PinOwnedError` says who holds it.
 """
 
@@ -59,8 +60,8 @@ from .loop import (
 )
 
 __all__ = [  # noqa: RUF022 - grouped by topic
-    "edges", "wait_for_edge", "wait_for_interrupts",
-    "EdgeEvent", "EdgeStream", "PinOwnedError",
+    "edges", "wait_for_edge", "wait_for_interrupts", "bind",
+    "BoundAio", "EdgeEvent", "EdgeStream", "PinOwnedError",
     "PUD_OFF", "PUD_DOWN", "PUD_UP", "RISING", "FALLING", "BOTH",
 ]
 
@@ -573,3 +574,47 @@ async def wait_for_interrupts(interruptor: Interruptor | None = None) -> None:
                     pass  # cancelled again while unwinding: the tasks end on their own
         finally:
             intr._end_run(run)
+
+
+# ---------------------------------------------------------------------------------------------
+class BoundAio:
+    """This module's API acting on one :class:`~rpio_interrupts.loop.Interruptor`: its line
+    provider, channel mapper and callbacks. Made by :func:`bind`; ``RPIO.aio`` is one."""
+
+    EdgeEvent = EdgeEvent
+    EdgeStream = EdgeStream
+    PinOwnedError = PinOwnedError
+    DEFAULT_MAX_QUEUE = DEFAULT_MAX_QUEUE
+    PUD_OFF, PUD_DOWN, PUD_UP = PUD_OFF, PUD_DOWN, PUD_UP
+    RISING, FALLING, BOTH = RISING, FALLING, BOTH
+
+    def __init__(self, interruptor: Interruptor):
+        if not isinstance(interruptor, Interruptor):
+            raise TypeError(f"bind() needs an rpio_interrupts.Interruptor, not {interruptor!r}")
+        self.interruptor = interruptor
+
+    def edges(self, channel: Any, edge: Any = "both", pull_up_down: int = PUD_OFF,
+              debounce_timeout_ms: float | None = None, *,
+              max_queue: int = DEFAULT_MAX_QUEUE) -> EdgeStream:
+        """:func:`rpio_interrupts.aio.edges` on this Interruptor."""
+        return EdgeStream(channel, edge, pull_up_down, debounce_timeout_ms, max_queue=max_queue,
+                          interruptor=self.interruptor)
+
+    async def wait_for_edge(self, channel: Any, edge: Any = "both", timeout: float | None = None,
+                            *, pull_up_down: int = PUD_OFF) -> EdgeEvent | None:
+        """:func:`rpio_interrupts.aio.wait_for_edge` on this Interruptor."""
+        return await wait_for_edge(channel, edge, timeout, pull_up_down=pull_up_down,
+                                   interruptor=self.interruptor)
+
+    async def wait_for_interrupts(self) -> None:
+        """:func:`rpio_interrupts.aio.wait_for_interrupts` on this Interruptor."""
+        await wait_for_interrupts(self.interruptor)
+
+    def __repr__(self) -> str:
+        return f"<rpio_interrupts.aio bound to {self.interruptor!r}>"
+
+
+def bind(interruptor: Interruptor) -> BoundAio:
+    """This module's functions, acting on ``interruptor`` (for a package that owns its own
+    Interruptor, as the umbrella RPIO does: ``RPIO.aio = rpio_interrupts.aio.bind(interruptor)``)."""
+    return BoundAio(interruptor)

@@ -62,8 +62,8 @@ _claims: dict[int, list[_Claim]] = {}
 def _refusal(gpio: int, channel: Any, side: str, what: str, held: _Claim) -> PinOwnedError:
     pin = f"gpio {gpio}" if channel is None or channel == gpio else f"channel {channel!r} (gpio {gpio})"
     if held.side == LOOP:
-        hint = (f"remove its callbacks first (del_interrupt_callback / remove_event_detect), or "
-                f"serve them on asyncio with await RPIO.aio.wait_for_interrupts()")
+        hint = ("remove its callbacks first (del_interrupt_callback / remove_event_detect), or "
+                "serve them on asyncio with await RPIO.aio.wait_for_interrupts()")
     elif side == ASYNCIO:
         hint = "close that stream first (leave its 'async with' block or call close())"
     else:

@@ -79,6 +79,10 @@ class GpioState:
                 self._publish_channel_map()
         return board.driver
 
+    def open_registers(self):
+        """Map the registers (or build the model) if that has not happened yet."""
+        return self.driver
+
     def use_board(self, board: _backend.Board) -> None:
         """Replace the board (tests, and RPIO.sim.use_board()); forgets this process's setup."""
         with self._lock:
@@ -245,7 +249,7 @@ def setup(*args, **kwargs) -> None:
     pud = PUD_OFF if pud is MISSING else c_int(pud)
     initial = -1 if initial is MISSING else c_int(initial)
     _is_list, items = _channel_arg(channel)
-    _state.driver  # map the registers now: RPi.GPIO reports access errors before argument errors
+    _state.open_registers()  # now: RPi.GPIO reports access errors before argument errors
     if direction not in (IN, OUT):
         raise InvalidDirectionException("An invalid direction was passed to setup()")
     if direction == OUT and pud != PUD_OFF:

@@ -1,0 +1,449 @@
+"""The board as its watchers see it: the header's layout, each pin's state, the parts.
+
+One vocabulary for the board page (``rpio sim serve``) and the terminal picture (``rpio pinout``):
+
+- :func:`layout_for` turns a revision code's :class:`~rpio_core.boards.BoardInfo` into a
+  :class:`Layout`: the header's rows of two pins (40-pin, 26-pin rev 1 or rev 2, plus the P5 pads
+  of rev 2 boards), or, for a compute module (no header), the chip's GPIOs in a list.
+- A *source* reads the pins: :class:`SimSource` the simulated board this process drives (private,
+  or shared when ``RPIO.sim`` offers shared boards), :class:`HardwareSource` a Raspberry Pi's
+  registers (read-only unless writes were allowed), :class:`OfflineSource` a model with no state
+  at all (``rpio pinout --board pi5``). :func:`current_source` picks the one ``import RPIO`` uses.
+
+Every pin state is a :class:`PinState` with the function by name (``IN``, ``OUT``, ``ALT0``...
+``ALT8``, ``NONE``), the ALT signal (``SDA1``), the level, the pull (``up``/``down``/``off``, or
+None where the chip cannot say), the outside drive of a simulated pin and whether it floats.
+GPIOs are BCM numbers here, whatever numbering mode a script chose.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import rpio_core
+from rpio_core import boards
+
+PULL_NAMES = {rpio_core.PULL_OFF: "off", rpio_core.PULL_DOWN: "down", rpio_core.PULL_UP: "up"}
+
+#: what a click in the page (or ``rpio sim press``) may ask of a part, by kind
+PART_ACTIONS = {
+    "button": ("press", "release", "click"),
+    "generator": ("start", "stop"),
+}
+
+
+class ReadOnlyError(PermissionError):
+    """A write was asked of a board that is watched read-only (a real Pi without --allow-writes)."""
+
+
+def function_name(function: int) -> str:
+    """'IN', 'OUT', 'ALT0'..'ALT8' or 'NONE' for rpio_core's function code."""
+    if function == rpio_core.INPUT:
+        return "IN"
+    if function == rpio_core.OUTPUT:
+        return "OUT"
+    if function == rpio_core.NONE:
+        return "NONE"
+    return f"ALT{function - rpio_core.ALT0}"
+
+
+def signal_name(chip: str, gpio: int, function: int) -> Optional[str]:
+    """The signal of a GPIO in an ALT function ('SDA1'), None for IN/OUT/NONE or a reserved ALT."""
+    if rpio_core.ALT0 <= function < rpio_core.NONE:
+        try:
+            return boards.alt_function_name(chip, gpio, function - rpio_core.ALT0)
+        except ValueError:
+            return None
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One place in the picture: a header pin (number 1..40), or a module GPIO (number None)."""
+
+    number: Optional[int]
+    name: str
+    kind: str  # 'gpio', 'power', 'ground', 'id'
+    gpio: Optional[int]
+
+    def as_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a model's header looks like, and which GPIOs are worth watching on it."""
+
+    info: Any  # rpio_core.boards.BoardInfo
+    header: Optional[str]  # "40", "26-rev2", "26-rev1", or None (compute module: no header)
+    rows: Tuple[Tuple[Pin, Pin], ...]  # the main header, (odd pin, even pin), pin 1 first
+    extra: Tuple[Tuple[str, Tuple[Tuple[Pin, Pin], ...]], ...] = ()  # ("P5", rows) on rev 2
+    module_gpios: Tuple[int, ...] = ()  # a compute module's GPIOs (no header to draw)
+
+    @property
+    def title(self) -> str:
+        info = self.info
+        what = f"{self.header.split('-')[0]}-pin header" if self.header else "no GPIO header"
+        return f"{info.model} (revision {info.rpio_revision_hex}, {info.processor}): {what}"
+
+    @property
+    def gpios(self) -> Tuple[int, ...]:
+        """Every GPIO the picture shows (header GPIOs and the ID pins, or a module's GPIOs)."""
+        if self.module_gpios:
+            return self.module_gpios
+        found = []
+        for _title, rows in (("", self.rows),) + self.extra:
+            for pair in rows:
+                for pin in pair:
+                    if pin.gpio is not None and pin.gpio not in found:
+                        found.append(pin.gpio)
+        return tuple(found)
+
+    def as_dict(self) -> Dict[str, Any]:
+        info = self.info
+        return {
+            "title": self.title,
+            "model": info.model,
+            "revision": info.rpio_revision_hex,
+            "processor": info.processor,
+            "chip": info.chip,
+            "header": self.header,
+            "rows": [[pin.as_dict() for pin in pair] for pair in self.rows],
+            "extra": [
+                {"name": name, "rows": [[pin.as_dict() for pin in pair] for pair in rows]}
+                for name, rows in self.extra
+            ],
+            "module_gpios": list(self.module_gpios),
+        }
+
+
+def _rows(header: str) -> Tuple[Tuple[Pin, Pin], ...]:
+    pins = [Pin(p.number, p.name, p.kind, p.gpio) for p in boards.header_pins(header)]
+    return tuple((pins[i], pins[i + 1]) for i in range(0, len(pins), 2))
+
+
+def layout_for(info) -> Layout:
+    """The layout of a board (a BoardInfo, a revision code or a board name such as 'pi4')."""
+    if not isinstance(info, boards.BoardInfo):
+        info = boards.decode_revision(boards.resolve_board_name(info))
+    header = info.header
+    if header is None:
+        count = info.gpio_count or 0
+        # a compute module brings every GPIO of its chip out on its connector; RP1's 28 user
+        # GPIOs and the BCM chips' bank 0-1 are what a carrier board can reach
+        module = tuple(range(min(count, 28 if info.chip == "rp1" else 46)))
+        return Layout(info, None, (), (), module)
+    extra = (("P5", _rows("P5")),) if header == "26-rev2" else ()
+    return Layout(info, header, _rows(header), extra)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pin and part states
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PinState:
+    """What one GPIO is doing right now."""
+
+    gpio: int
+    function: str  # 'IN', 'OUT', 'ALT0'..'ALT8', 'NONE'
+    signal: Optional[str]  # the ALT function's signal name, else None
+    level: int
+    pull: Optional[str]  # 'up', 'down', 'off', or None where the chip cannot say (BCM2835/6/7)
+    drive: Optional[int] = None  # simulated board: the outside drive (None: not driven)
+    floating: bool = False  # simulated board: nothing decides the level (it reads 0)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PartState:
+    """A part on the simulated board (button, LED, servo, generator) and what it shows."""
+
+    name: str
+    kind: str
+    gpios: Tuple[int, ...]
+    state: Dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "gpios": list(self.gpios),
+                "state": {key: _jsonable(value) for key, value in self.state.items()},
+                "actions": list(PART_ACTIONS.get(self.kind, ()))}
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One level change for the timeline: when (CLOCK_MONOTONIC ns), which GPIO, which level."""
+
+    t_ns: int
+    gpio: int
+    level: int
+    cause: Optional[str] = None
+
+    def as_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources
+# ---------------------------------------------------------------------------------------------
+
+
+class Source:
+    """Where the pins are read (and, if allowed, written). Subclasses fill in the reading."""
+
+    kind = "offline"
+    simulated = False
+    live = False  # has pin states at all
+    writable = False
+
+    def __init__(self, layout: Layout):
+        self.layout = layout
+
+    # -- reading -----------------------------------------------------------------------------
+    def pin_states(self, gpios: Optional[Sequence[int]] = None) -> Dict[int, PinState]:
+        return {}
+
+    def parts(self) -> List[PartState]:
+        return []
+
+    def recent_edges(self, limit: int) -> List[Edge]:
+        """The last ``limit`` level changes the board remembers (oldest first)."""
+        return []
+
+    def generation(self) -> Any:
+        """Changes when the board behind the source is replaced (RPIO.sim.use_board())."""
+        return None
+
+    def open_edge_lines(self, gpios: Sequence[int]) -> list:
+        """Readable handles yielding 48-byte gpio_v2_line_event records, [] if none."""
+        return []
+
+    def describe(self) -> Dict[str, Any]:
+        return {"kind": self.kind, "simulated": self.simulated, "live": self.live,
+                "writable": self.writable, "shared": None}
+
+    # -- writing -----------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if not self.writable:
+            raise ReadOnlyError(
+                "this board is watched read-only: on a Raspberry Pi start the server with "
+                "--allow-writes to change pins from the page"
+            )
+
+    def drive(self, gpio: int, level: Optional[int]) -> None:
+        self._check_writable()
+        raise ReadOnlyError("this board has no pins to drive")
+
+    def part_action(self, name: str, action: str) -> None:
+        self._check_writable()
+        raise LookupError("this board has no parts")
+
+
+class OfflineSource(Source):
+    """A model and nothing else: the picture of its header, no levels."""
+
+    def __init__(self, model):
+        super().__init__(layout_for(model))
+
+
+def _check_gpio(layout: Layout, gpio) -> int:
+    if isinstance(gpio, bool) or not isinstance(gpio, int):
+        raise ValueError(f"a GPIO is a BCM number, not {gpio!r}")
+    count = layout.info.gpio_count or 0
+    if not 0 <= gpio < count:
+        raise ValueError(f"GPIO {gpio} does not exist on this board (0-{count - 1})")
+    return gpio
+
+
+def _check_level(level) -> Optional[int]:
+    if level is None:
+        return None
+    if isinstance(level, bool) or level not in (0, 1):
+        raise ValueError(f"a level is 0, 1 or None (release), not {level!r}")
+    return int(level)
+
+
+class SimSource(Source):
+    """The simulated board RPIO drives in this process (``RPIO.sim``).
+
+    With shared boards (several processes on one board, ``RPIO.sim.use_board(shared=...)``) the
+    same code watches whatever process changes the pins: edges arrive on the event lines.
+    """
+
+    kind = "sim"
+    simulated = True
+    live = True
+    writable = True
+
+    def __init__(self):
+        from .. import sim
+        from .._gpio import _state
+
+        self._sim, self._state = sim, _state
+        sim.chip()  # builds the model now, so a wrong model fails here rather than in a thread
+        super().__init__(layout_for(_state.board.info))
+
+    def refresh_layout(self) -> None:
+        self.layout = layout_for(self._state.board.info)
+
+    def chip(self):
+        return self._sim.chip()
+
+    def generation(self) -> Any:
+        board = self._state.board
+        return (id(board), id(board.chip))
+
+    def describe(self) -> Dict[str, Any]:
+        description = super().describe()
+        name_of = getattr(self._sim, "board_name", None)
+        description["shared"] = name_of() if callable(name_of) else None
+        return description
+
+    def pin_states(self, gpios: Optional[Sequence[int]] = None) -> Dict[int, PinState]:
+        chip = self.chip()
+        kind = self.layout.info.chip
+        states = {}
+        for gpio in self.layout.gpios if gpios is None else gpios:
+            raw = chip.pin_state(gpio)
+            states[gpio] = PinState(
+                gpio,
+                function_name(raw.function),
+                signal_name(kind, gpio, raw.function),
+                int(raw.level),
+                PULL_NAMES.get(raw.pull),
+                raw.drive,
+                bool(raw.floating),
+            )
+        return states
+
+    def parts(self) -> List[PartState]:
+        listing = getattr(self._sim, "parts", None)
+        if listing is None:  # an RPIO.sim without wires and parts
+            return []
+        found = []
+        for view in listing():
+            found.append(PartState(str(view.name), str(view.kind), tuple(view.gpios),
+                                   dict(view.state or {})))
+        return found
+
+    def recent_edges(self, limit: int) -> List[Edge]:
+        if limit <= 0:
+            return []
+        entries = self.chip().history()[-limit:]
+        return [Edge(e[0], e[1], e[2], getattr(e, "cause", None)) for e in entries]
+
+    def open_edge_lines(self, gpios: Sequence[int]) -> list:
+        chip = self.chip()
+        lines = []
+        for gpio in gpios:
+            line = chip.request_events(gpio, True, True)
+            os.set_blocking(line.fileno(), False)
+            lines.append(line)
+        return lines
+
+    def drive(self, gpio: int, level: Optional[int]) -> None:
+        gpio, level = _check_gpio(self.layout, gpio), _check_level(level)
+        self.chip().drive(gpio, level)
+
+    def part_action(self, name: str, action: str) -> None:
+        finder = getattr(self._sim, "part", None)
+        if finder is None:
+            raise LookupError("this RPIO's simulated board has no parts")
+        part = finder(name)  # raises for an unknown name
+        kind = getattr(part, "kind", None) or type(part).__name__.lower()
+        allowed = PART_ACTIONS.get(kind, ())
+        if action not in allowed:
+            raise ValueError(f"part {name!r} ({kind}) cannot {action!r}"
+                             + (f": it can {', '.join(allowed)}" if allowed else ""))
+        getattr(part, action)()
+
+
+class HardwareSource(Source):
+    """A Raspberry Pi's GPIO registers (through RPIO's driver: /dev/gpiomem or /dev/gpiomem0).
+
+    Read-only unless ``allow_writes``: then an output's level can be set from the page. Inputs of
+    a real board are driven by its circuit; nothing here pretends to drive them. Edges are not
+    subscribed to (a line request would take the pins from the programs using them): the page
+    polls the registers instead.
+    """
+
+    kind = "hardware"
+    live = True
+
+    def __init__(self, allow_writes: bool = False):
+        from .._gpio import _state
+
+        self._state = _state
+        self._driver = _state.driver  # maps the registers now: errors show here, not in a thread
+        self.writable = bool(allow_writes)
+        super().__init__(layout_for(_state.board.info))
+
+    def generation(self) -> Any:
+        return id(self._state.board)
+
+    def pin_states(self, gpios: Optional[Sequence[int]] = None) -> Dict[int, PinState]:
+        driver = self._driver
+        kind = self.layout.info.chip
+        states = {}
+        for gpio in self.layout.gpios if gpios is None else gpios:
+            function = driver.get_function(gpio)
+            pull = driver.get_pull(gpio)
+            states[gpio] = PinState(gpio, function_name(function), signal_name(kind, gpio, function),
+                                    int(driver.read(gpio)), PULL_NAMES.get(pull))
+        return states
+
+    def drive(self, gpio: int, level: Optional[int]) -> None:
+        self._check_writable()
+        gpio, level = _check_gpio(self.layout, gpio), _check_level(level)
+        if self._driver.get_function(gpio) != rpio_core.OUTPUT or level is None:
+            raise ValueError(f"GPIO {gpio} of a real board can only be set while it is an "
+                             "output (0 or 1); its circuit drives it otherwise")
+        self._driver.write(gpio, level)
+
+
+def current_source(allow_writes: bool = False) -> Source:
+    """The board ``import RPIO`` drives here: the simulated one, or this Pi's registers."""
+    from .._gpio import _state
+
+    if _state.board.simulated:
+        return SimSource()
+    return HardwareSource(allow_writes=allow_writes)
+
+
+__all__ = [
+    "Edge",
+    "HardwareSource",
+    "Layout",
+    "OfflineSource",
+    "PART_ACTIONS",
+    "Pin",
+    "PinState",
+    "PartState",
+    "ReadOnlyError",
+    "SimSource",
+    "Source",
+    "current_source",
+    "function_name",
+    "layout_for",
+    "signal_name",
+]
