@@ -836,7 +836,7 @@ def test_coroutine_callback_under_the_threaded_loop_is_reported_not_leaked(intr,
         plain.wait_for(1)
         intr.stop_waiting_for_interrupts()
         gc.collect()
-    assert "runs only when the loop is served by asyncio" in caplog.text
+    assert "coroutine callbacks run only when the loop is served by asyncio" in caplog.text
 
 
 def test_restart_serves_edges_that_came_while_stopped(arun, intr, provider):

@@ -754,9 +754,9 @@ class Interruptor:
         close = getattr(result, "close", None)
         if close is not None:
             close()  # never awaited: no "coroutine was never awaited" warning on top of ours
-        log.error("callback %r is a coroutine function: it runs only when the loop is served "
-                  "by asyncio (await rpio_interrupts.aio.wait_for_interrupts()); call skipped",
-                  callback)
+        log.error("callback %r returned an awaitable: coroutine callbacks run only when the loop "
+                  "is served by asyncio (await rpio_interrupts.aio.wait_for_interrupts()); "
+                  "call skipped", callback)
 
     def _submit(self, key: Any, fn: Callable, args: tuple) -> None:
         with self._lock:

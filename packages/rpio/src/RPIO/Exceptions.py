@@ -41,7 +41,26 @@ class UnknownBoardError(RPIOError, RuntimeError):
     """A Raspberry Pi whose SoC RPIO does not know: it never writes to an unknown chip."""
 
 
+# The interrupt loop's errors (rpio-interrupts), under RPIO's roof: each is also the builtin
+# RPIO 0.10 raised (AttributeError/ValueError, KeyError, RuntimeError) or an OSError.
+from rpio_interrupts import (  # noqa: E402
+    ConflictError,
+    InterruptError,
+    InvalidArgumentError,
+    InvalidCallbackError,
+    InvalidEdgeError,
+    InvalidPullError,
+    LoopRunningError,
+    NotRegisteredError,
+    TcpSendLimitError,
+)
+from rpio_interrupts.aio_ownership import PinOwnedError  # noqa: E402
+from rpio_interrupts.uapi import ChipNotFoundError, LineBusyError, LineConfigError  # noqa: E402
+
 __all__ = [
+    "InterruptError", "InvalidArgumentError", "InvalidEdgeError", "InvalidPullError",
+    "InvalidCallbackError", "ConflictError", "NotRegisteredError", "LoopRunningError",
+    "TcpSendLimitError", "PinOwnedError", "LineBusyError", "ChipNotFoundError", "LineConfigError",
     "RPIOError",
     "ModeNotSetException",
     "InvalidModeException",

@@ -78,9 +78,14 @@ __version__ = VERSION
 
 
 def __getattr__(name):
-    """RPI_INFO, RPI_REVISION and RPI_REVISION_HEX: read from the board on first use."""
+    """RPI_INFO, RPI_REVISION and RPI_REVISION_HEX: read from the board on first use;
+    RPIO.aio imported on first use (so `import RPIO` does not import asyncio)."""
     if name in _LAZY_ATTRIBUTES:
         return _LAZY_ATTRIBUTES[name]()
+    if name == "aio":
+        import importlib
+
+        return importlib.import_module(".aio", __name__)
     raise AttributeError(f"module 'RPIO' has no attribute {name!r}")
 
 
@@ -93,7 +98,7 @@ __all__ = [
     "PWM", "add_event_callback", "add_event_detect", "event_detected", "remove_event_detect",
     "wait_for_edge",
     # RPIO
-    "ALT0", "Exceptions", "sim", "RPI_REVISION_HEX", "PinInfo", "alt_functions", "channel_to_gpio",
+    "ALT0", "Exceptions", "aio", "sim", "RPI_REVISION_HEX", "PinInfo", "alt_functions", "channel_to_gpio",
     "forceinput", "forceoutput", "get_pullupdn", "gpio_count", "pin_info", "set_pullupdn",
     "sysinfo", "version",
     "add_interrupt_callback", "add_tcp_callback", "cleanup_interrupts", "close_tcp_client",
