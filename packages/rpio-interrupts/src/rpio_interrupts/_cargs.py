@@ -1,8 +1,9 @@
 """Argument parsing that behaves like CPython 3.11's PyArg_ParseTupleAndKeywords / PyArg_ParseTuple.
 
-RPi.GPIO's event functions are C functions; their TypeErrors (missing argument, bad keyword,
+RPi.GPIO's functions are C functions; their TypeErrors (missing argument, bad keyword,
 an int that is a str or None) are part of the behaviour scripts see. These helpers reproduce the
 messages of an unnamed format (``"ii|Oi"`` with no ``:name``), which is what RPi.GPIO 0.7.1 uses.
+The one implementation for rpio-interrupts' event API and the umbrella RPIO's I/O functions.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["MISSING", "c_int", "parse_keywords", "parse_positional"]
+__all__ = ["MISSING", "c_int", "parse_keywords", "parse_positional", "truncated_int"]
 
 MISSING: Any = object()
 
@@ -31,6 +32,16 @@ def c_int(value: Any) -> int:
     if number < _INT_MIN:
         raise OverflowError("signed integer is less than minimum")
     return number
+
+
+def truncated_int(value: int) -> int:
+    """``(int)PyLong_AsLong(value)`` for an int, as RPi.GPIO converts channels and values in
+    setup/output/cleanup: a C long range check, then truncation to 32 bits (2**40 + 17 -> 17)."""
+    number = int(value)
+    if number > _LONG_MAX or number < _LONG_MIN:
+        raise OverflowError("Python int too large to convert to C long")
+    number &= 0xFFFFFFFF
+    return number - 2**32 if number > _INT_MAX else number
 
 
 def parse_keywords(args: tuple, kwargs: dict, names: Sequence[str], required: int,

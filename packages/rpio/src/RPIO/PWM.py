@@ -21,7 +21,7 @@ from rpio_pwm import *  # noqa: F403 - RPIO 0.10's RPIO.PWM is exactly rpio_pwm'
 from rpio_pwm import __all__ as _PWM_ALL
 from rpio_pwm.gpio_pwm import SoftwarePwmEngine, default_engine, make_pwm_class
 
-from ._cargs import c_int
+from rpio_interrupts._cargs import c_int
 from ._constants import OUT
 from ._gpio import _state
 from .Exceptions import WrongDirectionException

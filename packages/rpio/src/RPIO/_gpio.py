@@ -15,7 +15,7 @@ import rpio_core
 from rpio_core import boards
 
 from . import _backend
-from ._cargs import MISSING, c_int, keywords, positional, truncated_int
+from rpio_interrupts._cargs import MISSING, c_int, parse_keywords, parse_positional, truncated_int
 from ._constants import BCM, BOARD, HARD_PWM, HIGH, I2C, IN, LOW, OUT, PUD_DOWN, PUD_OFF, PUD_UP
 from ._constants import SERIAL, SPI, UNKNOWN
 from .Exceptions import (
@@ -220,8 +220,8 @@ def _list_element(obj, message: str, error=InvalidChannelException) -> int:
 # -- RPi.GPIO's functions ----------------------------------------------------------------------
 def setmode(*args, **kwargs) -> None:
     """setmode(mode): BOARD or BCM numbering. RPIO starts in BCM; one explicit change is allowed."""
-    (mode,) = positional("setmode", args, kwargs, 1)
-    _state.setmode(c_int(mode))
+    (mode,) = parse_positional("setmode", args, kwargs, 1, "i")
+    _state.setmode(mode)
 
 
 def getmode(*_args, **_kwargs) -> Optional[int]:
@@ -231,8 +231,8 @@ def getmode(*_args, **_kwargs) -> Optional[int]:
 
 def setwarnings(*args, **kwargs) -> None:
     """setwarnings(flag): RuntimeWarnings on (default) or off."""
-    (flag,) = positional("setwarnings", args, kwargs, 1)
-    _state.warnings = bool(c_int(flag))
+    (flag,) = parse_positional("setwarnings", args, kwargs, 1, "i")
+    _state.warnings = bool(flag)
 
 
 def setup(*args, **kwargs) -> None:
@@ -242,12 +242,11 @@ def setup(*args, **kwargs) -> None:
     or PUD_DOWN (inputs only); initial LOW or HIGH (outputs only), written before the pin turns
     into an output. A list is checked whole before any pin changes.
     """
-    channel, direction, pud, initial = keywords(
-        args, kwargs, ("channel", "direction", "pull_up_down", "initial"), 2
+    channel, direction, pud, initial = parse_keywords(
+        args, kwargs, ("channel", "direction", "pull_up_down", "initial"), 2, "Oiii"
     )
-    direction = c_int(direction)
-    pud = PUD_OFF if pud is MISSING else c_int(pud)
-    initial = -1 if initial is MISSING else c_int(initial)
+    pud = PUD_OFF if pud is MISSING else pud
+    initial = -1 if initial is MISSING else initial
     _is_list, items = _channel_arg(channel)
     _state.open_registers()  # now: RPi.GPIO reports access errors before argument errors
     if direction not in (IN, OUT):
@@ -272,7 +271,7 @@ input = rpio_core.fast_input  # noqa: A001 - RPi.GPIO's name
 
 def _output_slow(*args):
     """output(channel, value) for every case the C++ fast path hands back."""
-    channel, value = positional("output", args, {}, 2)
+    channel, value = parse_positional("output", args, {}, 2, "OO")
     chan_is_list, channels = _channel_arg(channel)
     if isinstance(value, int):
         value_is_list, values = False, [truncated_int(value)]
@@ -301,8 +300,8 @@ def _output_slow(*args):
 
 def _input_slow(*args):
     """input(channel) for every case the C++ fast path hands back."""
-    (channel,) = positional("input", args, {}, 1)
-    gpio = _state.gpio_number(c_int(channel))
+    (channel,) = parse_positional("input", args, {}, 1, "i")
+    gpio = _state.gpio_number(channel)
     if _state.directions.get(gpio) not in (IN, OUT):
         raise WrongDirectionException("You must setup() the GPIO channel first")
     return HIGH if _state.driver.read(gpio) else LOW
@@ -315,7 +314,7 @@ rpio_core.fastpath_bind(None, _output_slow, _input_slow)
 def cleanup(*args, **kwargs) -> None:
     """cleanup(channel=None): every channel this process set up (or the ones named) back to an
     input without pull, and its event detection removed; no argument also resets the mode."""
-    (channel,) = keywords(args, kwargs, ("channel",), 0)
+    (channel,) = parse_keywords(args, kwargs, ("channel",), 0, "O")
     gpios = None
     if channel is not MISSING:
         _is_list, items = _channel_arg(channel)
@@ -334,8 +333,8 @@ def cleanup(*args, **kwargs) -> None:
 
 def gpio_function(*args, **kwargs) -> int:
     """gpio_function(channel): IN, OUT, SERIAL, SPI, I2C, HARD_PWM or UNKNOWN, from the registers."""
-    (channel,) = positional("gpio_function", args, kwargs, 1)
-    gpio = _state.gpio_number(c_int(channel))
+    (channel,) = parse_positional("gpio_function", args, kwargs, 1, "i")
+    gpio = _state.gpio_number(channel)
     function = _state.driver.get_function(gpio)
     if function == rpio_core.INPUT:
         return IN

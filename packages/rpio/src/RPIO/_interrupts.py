@@ -14,7 +14,7 @@ import rpio_core
 import rpio_interrupts
 from rpio_interrupts.uapi import ChardevLineProvider, LineBusyError
 
-from ._cargs import c_int
+from rpio_interrupts._cargs import c_int
 from ._constants import IN, PUD_DOWN, PUD_OFF, PUD_UP
 from ._gpio import _state
 
