@@ -59,8 +59,9 @@ def test_spec_interrupt_example_runs_verbatim_with_a_button_and_a_tcp_client():
     runner = threading.Thread(target=script)
     runner.start()
     deadline = time.monotonic() + WAIT
-    while RPIO.sim.chip().pin_state(9).pull != 2 and time.monotonic() < deadline:
-        time.sleep(0.01)  # the script registers its callbacks, then enters the loop
+    while not RPIO.default_interruptor().running and time.monotonic() < deadline:
+        time.sleep(0.01)  # the script registers its callbacks and server, then enters the loop
+    assert RPIO.sim.chip().pin_state(9).pull == 2  # PUD_UP reached the chip
     with socket.create_connection(("127.0.0.1", 8080), timeout=WAIT) as client:
         RPIO.sim.drive(7, 1)  # a button on GPIO 7 pressed...
         RPIO.sim.drive(7, 0)  # ...and released

@@ -1,14 +1,190 @@
 #include "rpio/pin_world.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <stdexcept>
-#include <string>
 
+#include "rpio/bcm2835.hpp"
+#include "rpio/error.hpp"
+#include "rpio/rp1.hpp"
 #include "rpio/sim_events.hpp"
 
 namespace rpio {
+
+using seg::CauseKind;
+using seg::ChipKind;
+using seg::PartKind;
+
+// ---------------------------------------------------------------------------------------------
+// Process-wide helpers.
+
+namespace {
+
+int g_pid = 0;
+std::once_flag g_pid_once;
+void refresh_pid() { g_pid = static_cast<int>(::getpid()); }
+int current_pid() {
+    std::call_once(g_pid_once, [] {
+        refresh_pid();
+        ::pthread_atfork(nullptr, nullptr, &refresh_pid);
+    });
+    return g_pid;
+}
+
+void default_log(int level, const std::string& message) {
+    std::cerr << "rpio-core " << (level >= 30 ? "warning" : "info") << ": " << message << "\n";
+}
+LogHook g_log = &default_log;
+
+// Messages produced under a board lock, emitted once it is released (a hook may take other
+// locks, such as Python's GIL, which must never be waited for while holding the board).
+// Generator threads never call the hook (it may wait for the GIL while the thread that holds it
+// joins them): their messages wait in a queue that the next other thread to release a board emits.
+thread_local std::vector<std::pair<int, std::string>> t_pending;
+thread_local bool t_defer_logs = false;
+std::mutex g_deferred_mu;
+std::vector<std::pair<int, std::string>> g_deferred;
+bool g_has_deferred = false;
+
+void log_later(int level, std::string message) { t_pending.emplace_back(level, std::move(message)); }
+
+void flush_logs() {
+    if (t_pending.empty() && !__atomic_load_n(&g_has_deferred, __ATOMIC_ACQUIRE)) return;
+    std::vector<std::pair<int, std::string>> out;
+    {
+        std::lock_guard<std::mutex> lk(g_deferred_mu);
+        if (t_defer_logs) {
+            for (auto& m : t_pending) g_deferred.push_back(std::move(m));
+            t_pending.clear();
+            __atomic_store_n(&g_has_deferred, true, __ATOMIC_RELEASE);
+            return;
+        }
+        out.swap(g_deferred);
+        __atomic_store_n(&g_has_deferred, false, __ATOMIC_RELEASE);
+    }
+    for (auto& m : t_pending) out.push_back(std::move(m));
+    t_pending.clear();
+    if (g_log)
+        for (auto& m : out) g_log(m.first, m.second);
+}
+
+struct ProcInfo {
+    uint64_t start = 0;
+    char state = 0;
+};
+
+// Start time (field 22) and state (field 3) of /proc/PID/stat; zeros if unreadable.
+ProcInfo proc_info(int pid) {
+    ProcInfo info;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return info;
+    char buf[1024];
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return info;
+    buf[n] = 0;
+    const char* p = std::strrchr(buf, ')');
+    if (!p || p[1] != ' ') return info;
+    p += 2;
+    info.state = *p;
+    for (int field = 3; field < 22 && p; ++field) {
+        p = std::strchr(p, ' ');
+        if (p) ++p;
+    }
+    if (p) info.start = std::strtoull(p, nullptr, 10);
+    return info;
+}
+
+bool process_alive(int pid, uint64_t start) {
+    if (pid <= 0) return false;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+    const ProcInfo info = proc_info(pid);
+    if (info.state == 'Z' || info.state == 'X') return false;  // exited, not yet reaped
+    if (start && info.start && info.start != start) return false;  // the pid was reused
+    return true;
+}
+
+long futex(uint32_t* addr, int op, uint32_t val, const timespec* ts) {
+    // Not FUTEX_PRIVATE_FLAG: the word is in memory shared between processes.
+    return ::syscall(SYS_futex, addr, op, val, ts, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+void futex_wake_all(uint32_t* addr) { futex(addr, FUTEX_WAKE, INT_MAX, nullptr); }
+// Waits while *addr == val, until the CLOCK_MONOTONIC deadline (or forever if deadline < 0).
+void futex_wait_until(uint32_t* addr, uint32_t val, int64_t deadline) {
+    timespec ts{};
+    if (deadline >= 0) {
+        ts.tv_sec = deadline / 1000000000;
+        ts.tv_nsec = deadline % 1000000000;
+    }
+    futex(addr, FUTEX_WAIT_BITSET, val, deadline >= 0 ? &ts : nullptr);
+}
+
+void sleep_until(int64_t deadline) {
+    timespec ts{deadline / 1000000000, static_cast<long>(deadline % 1000000000)};
+    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+}
+
+inline uint64_t bit(unsigned gpio) { return uint64_t{1} << gpio; }
+inline unsigned ctz(uint64_t v) { return static_cast<unsigned>(__builtin_ctzll(v)); }
+uint64_t all_pins(unsigned n) { return n >= 64 ? ~uint64_t{0} : bit(n) - 1; }
+
+void copy_name(char* dst, size_t len, const std::string& src) {
+    std::memset(dst, 0, len);
+    std::memcpy(dst, src.data(), std::min(src.size(), len - 1));
+}
+
+const char* part_kind_name(uint8_t k) {
+    switch (static_cast<PartKind>(k)) {
+        case PartKind::Button: return "button";
+        case PartKind::Led: return "led";
+        case PartKind::Servo: return "servo";
+        case PartKind::Generator: return "generator";
+        default: return "?";
+    }
+}
+
+std::string pin_list(uint64_t mask) {
+    std::string out;
+    for (; mask; mask &= mask - 1) {
+        if (!out.empty()) out += ", ";
+        out += std::to_string(ctz(mask));
+    }
+    return out;
+}
+
+// Registry of this process's boards: one object per shared board, and every board for atexit.
+std::mutex g_reg_mu;
+std::map<std::string, std::weak_ptr<PinWorld>> g_shared;
+std::vector<std::weak_ptr<PinWorld>> g_all;
+
+void register_world(const std::shared_ptr<PinWorld>& w) {
+    std::lock_guard<std::mutex> lk(g_reg_mu);
+    g_all.erase(std::remove_if(g_all.begin(), g_all.end(),
+                               [](const std::weak_ptr<PinWorld>& p) { return p.expired(); }),
+                g_all.end());
+    g_all.push_back(w);
+    if (w->shared()) g_shared[w->name()] = w;
+}
+
+}  // namespace
 
 int64_t monotonic_ns() {
     timespec ts;
@@ -16,73 +192,1431 @@ int64_t monotonic_ns() {
     return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-PinWorld::PinWorld(unsigned num_gpios, size_t history_capacity)
-    : num_gpios_(num_gpios), watchers_(num_gpios), ring_(history_capacity) {
-    if (num_gpios == 0 || num_gpios > kMaxSimGpios)
-        throw std::invalid_argument("a simulated chip has 1 to 64 gpios");
-    // Every pin starts an input with no pull: floating, reading 0.
-    floating_ = num_gpios == 64 ? ~uint64_t{0} : (uint64_t{1} << num_gpios) - 1;
+void set_log_hook(LogHook hook) { g_log = hook ? hook : &default_log; }
+
+const char* chip_kind_name(ChipKind k) {
+    switch (k) {
+        case ChipKind::Bcm2835: return "bcm2835";
+        case ChipKind::Bcm2836: return "bcm2836";
+        case ChipKind::Bcm2837: return "bcm2837";
+        case ChipKind::Bcm2711: return "bcm2711";
+        case ChipKind::Rp1: return "rp1";
+    }
+    return "?";
 }
 
-PinWorld::~PinWorld() = default;
+ChipKind parse_chip_kind(const std::string& name) {
+    for (uint32_t k = 1; k <= 5; ++k)
+        if (name == chip_kind_name(static_cast<ChipKind>(k))) return static_cast<ChipKind>(k);
+    throw std::invalid_argument("unknown chip kind '" + name +
+                                "'; expected one of bcm2835, bcm2836, bcm2837, bcm2711, rp1");
+}
+
+unsigned chip_kind_gpios(ChipKind k) {
+    return k == ChipKind::Bcm2711 ? 58 : k == ChipKind::Rp1 ? rp1::kNumGpios : 54;
+}
+
+std::string cause_text(const HistoryEntry& e) {
+    const std::string pid = std::to_string(e.pid);
+    switch (static_cast<CauseKind>(e.cause)) {
+        case CauseKind::Output: return "pid " + pid + " output";
+        case CauseKind::Function: return "pid " + pid + " function";
+        case CauseKind::Pull: return "pid " + pid + " pull";
+        case CauseKind::Pad: return "pid " + pid + " pad";
+        case CauseKind::Drive: return "drive pid " + pid;
+        case CauseKind::Part: return "part " + e.part;
+        case CauseKind::Wire: return "wire pid " + pid;
+        case CauseKind::Short: return "short";
+        case CauseKind::Reset: return "reset pid " + pid;
+        case CauseKind::Recovery: return "recovery";
+        default: return "";
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creation, attaching, the lock.
+
+void PinWorld::validate_board_name(const std::string& name) {
+    if (name.empty() || name.size() >= seg::kBoardNameLen)
+        throw std::invalid_argument("a board name has 1 to 63 characters");
+    for (char c : name)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+            throw std::invalid_argument("board name '" + name +
+                                        "': use letters, digits, '_', '-' and '.' only");
+    if (name[0] == '.') throw std::invalid_argument("a board name may not start with '.'");
+}
+
+std::string PinWorld::segment_path(const std::string& name) {
+    return "/rpio-sim." + std::to_string(::getuid()) + "." + name;
+}
+
+void PinWorld::map_new(size_t history_capacity) {
+    map_size_ = seg::segment_size(history_capacity);
+    void* p = ::mmap(nullptr, map_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw SystemError(errno, "", "mmap");
+    m_ = static_cast<seg::Segment*>(p);
+}
+
+void PinWorld::init_l(ChipKind kind, size_t history_capacity, const std::string& model) {
+    seg::Header& h = m_->h;
+    h.layout_version = seg::kLayoutVersion;
+    h.abi = seg::kAbi;
+    h.total_size = map_size_;
+    h.kind = static_cast<uint32_t>(kind);
+    h.num_gpios = chip_kind_gpios(kind);
+    h.history_alloc = static_cast<uint32_t>(history_capacity);
+    h.creator_pid = current_pid();
+    h.created_ns = monotonic_ns();
+    copy_name(h.kind_name, sizeof h.kind_name, chip_kind_name(kind));
+    copy_name(h.model, sizeof h.model, model);
+    copy_name(h.name, sizeof h.name, name_);
+    pthread_mutexattr_t attr;
+    ::pthread_mutexattr_init(&attr);
+    ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    ::pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+    const int r = ::pthread_mutex_init(&h.lock, &attr);
+    ::pthread_mutexattr_destroy(&attr);
+    if (r != 0) throw SystemError(r, name_, "pthread_mutex_init");
+    num_gpios_ = h.num_gpios;
+    m_->s.hist_capacity = history_capacity;
+    reset_state_l();
+    m_->s.hist_total = 0;
+    __atomic_store_n(&h.ready, 1u, __ATOMIC_RELEASE);
+    __atomic_store_n(&h.magic, seg::kMagic, __ATOMIC_RELEASE);
+}
+
+std::shared_ptr<PinWorld> PinWorld::create_private(ChipKind kind, size_t history_capacity,
+                                                   const std::string& model) {
+    if (history_capacity > (size_t{1} << 26))
+        throw std::invalid_argument("history_capacity is at most 67108864");
+    std::shared_ptr<PinWorld> w(new PinWorld());
+    w->pid_ = current_pid();
+    w->start_ = proc_info(w->pid_).start;
+    w->map_new(history_capacity);
+    w->init_l(kind, history_capacity, model);
+    w->fds_.resize(seg::kMaxSubscribers);
+    seg::Attached& a = w->m_->h.attached[0];
+    a.pid = w->pid_;
+    a.refs = 1;
+    a.start = w->start_;
+    register_world(w);
+    return w;
+}
+
+namespace {
+
+// Maps an open shm fd once its creator has finished; returns nullptr (with why) when the
+// segment is not a usable board. Waits up to 3 s for a creator that is still initialising.
+seg::Segment* map_ready(int fd, const std::string& name, size_t* size, std::string* why,
+                        int* creator) {
+    const int64_t deadline = monotonic_ns() + 3000000000LL;
+    *creator = 0;
+    for (;;) {
+        struct stat st;
+        if (::fstat(fd, &st) != 0) throw SystemError(errno, name, "fstat");
+        if (static_cast<size_t>(st.st_size) >= sizeof(seg::Header)) {
+            void* p = ::mmap(nullptr, sizeof(seg::Header), PROT_READ, MAP_SHARED, fd, 0);
+            if (p == MAP_FAILED) throw SystemError(errno, name, "mmap");
+            const seg::Header* h = static_cast<const seg::Header*>(p);
+            *creator = h->creator_pid;
+            const uint64_t magic = __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE);
+            const uint32_t version = h->layout_version, abi = h->abi;
+            const uint64_t total = h->total_size;
+            ::munmap(p, sizeof(seg::Header));
+            if (magic == seg::kMagic) {
+                if (version != seg::kLayoutVersion || abi != seg::kAbi) {
+                    *why = "it was made by an incompatible build of RPIO (layout " +
+                           std::to_string(version) + ", this build uses " +
+                           std::to_string(seg::kLayoutVersion) + ")";
+                    return nullptr;
+                }
+                if (static_cast<uint64_t>(st.st_size) < total) {
+                    *why = "it is truncated";
+                    return nullptr;
+                }
+                void* full = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+                if (full == MAP_FAILED) throw SystemError(errno, name, "mmap");
+                *size = total;
+                return static_cast<seg::Segment*>(full);
+            }
+            if (magic != 0) {
+                *why = "it is not an RPIO board";
+                return nullptr;
+            }
+        }
+        if (monotonic_ns() > deadline) {
+            *why = "its creator (pid " + std::to_string(*creator) + ") never finished making it";
+            return nullptr;
+        }
+        ::usleep(1000);
+    }
+}
+
+}  // namespace
+
+std::shared_ptr<PinWorld> PinWorld::open_shared(const std::string& name, uint32_t kind,
+                                                const std::string& model, size_t history_capacity,
+                                                bool create) {
+    validate_board_name(name);
+    if (kind > 5) throw std::invalid_argument("invalid chip kind");
+    if (history_capacity > (size_t{1} << 26))
+        throw std::invalid_argument("history_capacity is at most 67108864");
+    std::shared_ptr<PinWorld> w;
+    {
+        std::lock_guard<std::mutex> lk(g_reg_mu);
+        auto it = g_shared.find(name);
+        if (it != g_shared.end()) w = it->second.lock();
+    }
+    if (!w) {
+        w.reset(new PinWorld());
+        w->pid_ = current_pid();
+        w->start_ = proc_info(w->pid_).start;
+        w->shared_ = true;
+        w->name_ = name;
+        const std::string path = segment_path(name);
+        bool made = false;
+        for (int attempt = 0; attempt < 3 && !w->m_; ++attempt) {
+            if (create && kind != 0) {
+                const int fd = ::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                if (fd >= 0) {
+                    const size_t size = seg::segment_size(history_capacity);
+                    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+                        const int e = errno;
+                        ::close(fd);
+                        ::shm_unlink(path.c_str());
+                        throw SystemError(e, path, "ftruncate");
+                    }
+                    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+                    const int e = errno;
+                    ::close(fd);
+                    if (p == MAP_FAILED) {
+                        ::shm_unlink(path.c_str());
+                        throw SystemError(e, path, "mmap");
+                    }
+                    w->m_ = static_cast<seg::Segment*>(p);
+                    w->map_size_ = size;
+                    // The header's creator pid first, so that a waiter can tell a dead creator.
+                    w->m_->h.creator_pid = w->pid_;
+                    w->init_l(static_cast<ChipKind>(kind), history_capacity, model);
+                    made = true;
+                    break;
+                }
+                if (errno != EEXIST) throw SystemError(errno, path, "shm_open");
+            }
+            const int fd = ::shm_open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
+            if (fd < 0) {
+                if (errno == ENOENT && create && kind != 0) continue;  // removed meanwhile: make it
+                if (errno == ENOENT)
+                    throw NotFound("no shared board named '" + name + "'" +
+                                   (create ? " (name a chip kind to make one)" : ""));
+                throw SystemError(errno, path, "shm_open");
+            }
+            std::string why;
+            int creator = 0;
+            size_t size = 0;
+            seg::Segment* s = nullptr;
+            try {
+                s = map_ready(fd, path, &size, &why, &creator);
+            } catch (...) {
+                ::close(fd);
+                throw;
+            }
+            ::close(fd);
+            if (s) {
+                w->m_ = s;
+                w->map_size_ = size;
+                break;
+            }
+            // Not usable. A half-made board whose creator died is removed and made again;
+            // anything else is the user's to remove.
+            const bool half_made = why.rfind("its creator", 0) == 0;
+            if (half_made && !process_alive(creator, 0) && create && kind != 0) {
+                ::shm_unlink(path.c_str());
+                log_later(30, "shared board '" + name + "' was left half-made by pid " +
+                                  std::to_string(creator) + "; made again");
+                flush_logs();
+                continue;
+            }
+            throw std::runtime_error("shared board '" + name + "' cannot be used: " + why +
+                                     ". `rpio sim reset " + name + "` removes it.");
+        }
+        if (!w->m_) throw std::runtime_error("shared board '" + name + "' could not be opened");
+        w->num_gpios_ = w->m_->h.num_gpios;
+        w->fds_.resize(seg::kMaxSubscribers);
+        (void)made;
+    }
+    if (kind != 0 && kind != w->m_->h.kind)
+        throw std::invalid_argument("shared board '" + name + "' is a simulated " +
+                                    w->m_->h.kind_name + ", not a " +
+                                    chip_kind_name(static_cast<ChipKind>(kind)));
+    {
+        Guard g(*w);
+        w->attach_l();
+    }
+    register_world(w);
+    return w;
+}
+
+bool PinWorld::attached_self_l() const {
+    for (const seg::Attached& a : m_->h.attached)
+        if (a.pid == pid_ && a.start == start_ && a.refs) return true;
+    return false;
+}
+
+void PinWorld::attach_l() {
+    detached_ = false;
+    if (attached_self_l()) return;
+    if (shared_) {
+        const std::vector<int> dead = prune_dead_l();
+        bool live = false;
+        for (const seg::Attached& a : m_->h.attached) live = live || a.pid != 0;
+        if (!dead.empty() && !live) {
+            std::string pids;
+            for (int p : dead) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
+            log_later(30, "shared board '" + name_ + "' was left by process(es) " + pids +
+                              " that ended without detaching: it starts again from reset");
+            reset_state_l();
+            ++m_->s.resets;
+        }
+    }
+    for (seg::Attached& a : m_->h.attached) {
+        if (a.pid == 0) {
+            a.pid = pid_;
+            a.refs = 1;
+            a.start = start_;
+            return;
+        }
+    }
+    throw std::runtime_error("shared board '" + name_ + "' has " +
+                             std::to_string(seg::kMaxAttached) + " processes attached already");
+}
+
+PinWorld::~PinWorld() {
+    if (!m_) return;
+    try {
+        detach();
+        // Generators this object started after a detach() still run: stop them before unmapping.
+        std::vector<uint32_t> ids;
+        {
+            std::lock_guard<std::mutex> lk(gens_mu_);
+            for (const auto& kv : gens_) ids.push_back(kv.first);
+        }
+        if (!ids.empty()) {
+            {
+                Guard g(*this);
+                for (uint32_t id : ids) {
+                    seg::Part* p = find_part_id_l(id);
+                    if (p && __atomic_load_n(&p->running, __ATOMIC_ACQUIRE) && p->owner_pid == pid_)
+                        stop_generator_l(*p);
+                }
+            }
+            join_generators(0);
+        }
+    } catch (...) {
+    }
+    for (LocalFd& l : fds_)
+        if (l.fd >= 0 && !l.own) ::close(l.fd);
+    ::munmap(m_, map_size_);
+}
+
+void PinWorld::lock() {
+    const int r = ::pthread_mutex_lock(&m_->h.lock);
+    if (r == 0) return;
+    if (r == EOWNERDEAD) {
+        recover_l();
+        ::pthread_mutex_consistent(&m_->h.lock);
+        return;
+    }
+    throw SystemError(r, name_, "pthread_mutex_lock");
+}
+
+void PinWorld::unlock() { ::pthread_mutex_unlock(&m_->h.lock); }
+
+PinWorld::Guard::Guard(PinWorld& w) : w_(w) {
+    w.lock();
+    if (w.pid_ != current_pid()) {
+        // A forked child: it is a process of its own on the board. The generator threads of
+        // the parent do not exist here; their std::thread objects must not be joined.
+        try {
+            w.pid_ = current_pid();
+            w.start_ = proc_info(w.pid_).start;
+            {
+                std::lock_guard<std::mutex> lk(w.gens_mu_);
+                for (auto& kv : w.gens_) kv.second.release();
+                w.gens_.clear();
+            }
+            if (!w.detached_ && w.shared_) w.attach_l();
+        } catch (...) {
+            w.unlock();
+            throw;
+        }
+    }
+}
+
+PinWorld::Guard::~Guard() {
+    w_.unlock();
+    flush_logs();
+}
+
+void PinWorld::recover_l() {
+    seg::State& s = m_->s;
+    log_later(30, std::string("simulated board") + (shared_ ? " '" + name_ + "'" : "") +
+                      ": a process died holding its lock; its state was checked and rebuilt");
+    if (s.hist_capacity > m_->h.history_alloc) s.hist_capacity = m_->h.history_alloc;
+    if (s.hist_capacity == 0 || s.hist_head >= s.hist_capacity) s.hist_head = 0;
+    if (s.hist_count > s.hist_capacity) s.hist_count = s.hist_capacity;
+    recompute_masks_l();
+    recompute_nets_l();
+    prune_dead_l();
+    recompute_sources_l();
+    resolve_l(all_pins(num_gpios_), Cause{CauseKind::Recovery, nullptr});
+}
+
+void PinWorld::detach() {
+    if (detached_ || !m_) return;
+    {
+        Guard g(*this);
+        detached_ = true;
+        seg::State& s = m_->s;
+        for (unsigned i = 0; i < seg::kMaxSubscribers; ++i)
+            if (s.subs[i].id && s.subs[i].pid == pid_) drop_subscriber_l(i);
+        for (seg::Part& p : s.parts)
+            if (p.id && p.kind == static_cast<uint8_t>(PartKind::Generator) &&
+                __atomic_load_n(&p.running, __ATOMIC_ACQUIRE) && p.owner_pid == pid_)
+                stop_generator_l(p);
+        for (seg::Attached& a : m_->h.attached) {
+            if (a.pid == pid_ && a.start == start_) {
+                a = seg::Attached{};
+                break;
+            }
+        }
+    }
+    join_generators(0);
+}
+
+void PinWorld::shutdown_all() {
+    std::vector<std::shared_ptr<PinWorld>> worlds;
+    {
+        std::lock_guard<std::mutex> lk(g_reg_mu);
+        for (auto& w : g_all)
+            if (auto p = w.lock()) worlds.push_back(p);
+    }
+    for (auto& w : worlds) w->detach();
+}
+
+std::string PinWorld::model() const { return m_->h.model; }
+
+std::vector<int> PinWorld::attached_pids() {
+    Guard g(*this);
+    std::vector<int> out;
+    for (const seg::Attached& a : m_->h.attached)
+        if (a.pid) out.push_back(a.pid);
+    return out;
+}
+
+std::vector<int> PinWorld::prune_dead_l() {
+    std::vector<int> dead;
+    seg::State& s = m_->s;
+    for (seg::Attached& a : m_->h.attached) {
+        if (a.pid && a.pid != pid_ && !process_alive(a.pid, a.start)) {
+            dead.push_back(a.pid);
+            a = seg::Attached{};
+        }
+    }
+    for (unsigned i = 0; i < seg::kMaxSubscribers; ++i)
+        if (s.subs[i].id && s.subs[i].pid != pid_ && !process_alive(s.subs[i].pid, s.subs[i].start))
+            drop_subscriber_l(i);
+    for (seg::Part& p : s.parts)
+        if (p.id && p.kind == static_cast<uint8_t>(PartKind::Generator) &&
+            __atomic_load_n(&p.running, __ATOMIC_ACQUIRE) && p.owner_pid != pid_ &&
+            !process_alive(p.owner_pid, p.owner_start))
+            stop_generator_l(p);
+    return dead;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listing and resetting shared boards.
+
+std::vector<BoardListing> PinWorld::list_shared() {
+    std::vector<BoardListing> out;
+    const std::string prefix = "rpio-sim." + std::to_string(::getuid()) + ".";
+    DIR* d = ::opendir("/dev/shm");
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+        const std::string file = e->d_name;
+        if (file.compare(0, prefix.size(), prefix) != 0) continue;
+        BoardListing b{file.substr(prefix.size()), "", "", {}, {}, 0, false};
+        const int fd = ::shm_open(("/" + file).c_str(), O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0) continue;
+        struct stat st;
+        if (::fstat(fd, &st) == 0 && static_cast<size_t>(st.st_size) >= sizeof(seg::Header)) {
+            void* p = ::mmap(nullptr, sizeof(seg::Header), PROT_READ, MAP_SHARED, fd, 0);
+            if (p != MAP_FAILED) {
+                const seg::Header* h = static_cast<const seg::Header*>(p);
+                if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == seg::kMagic) {
+                    b.compatible = h->layout_version == seg::kLayoutVersion && h->abi == seg::kAbi;
+                    if (b.compatible) {
+                        b.kind = std::string(h->kind_name, strnlen(h->kind_name, sizeof h->kind_name));
+                        b.model = std::string(h->model, strnlen(h->model, sizeof h->model));
+                        b.created_ns = h->created_ns;
+                        for (const seg::Attached& a : h->attached) {
+                            if (!a.pid) continue;
+                            (process_alive(a.pid, a.start) ? b.pids : b.dead_pids).push_back(a.pid);
+                        }
+                    }
+                }
+                ::munmap(p, sizeof(seg::Header));
+            }
+        }
+        ::close(fd);
+        out.push_back(std::move(b));
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end(),
+              [](const BoardListing& a, const BoardListing& b) { return a.name < b.name; });
+    return out;
+}
+
+bool PinWorld::reset_shared(const std::string& name) {
+    validate_board_name(name);
+    std::shared_ptr<PinWorld> mine;
+    {
+        std::lock_guard<std::mutex> lk(g_reg_mu);
+        auto it = g_shared.find(name);
+        if (it != g_shared.end()) mine = it->second.lock();
+    }
+    if (mine && !mine->detached_) {  // this process is attached: reset in place
+        mine->reset();
+        return true;
+    }
+    const std::string path = segment_path(name);
+    const int fd = ::shm_open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0) {
+        if (errno == ENOENT) return false;
+        throw SystemError(errno, path, "shm_open");
+    }
+    std::string why;
+    int creator = 0;
+    size_t size = 0;
+    seg::Segment* s = nullptr;
+    struct stat st;
+    const bool sized = ::fstat(fd, &st) == 0 && static_cast<size_t>(st.st_size) >= sizeof(seg::Header);
+    if (sized) {
+        // A ready board maps at once; one that is not ready is removed without waiting.
+        void* p = ::mmap(nullptr, sizeof(seg::Header), PROT_READ, MAP_SHARED, fd, 0);
+        bool ready = false;
+        if (p != MAP_FAILED) {
+            const seg::Header* h = static_cast<const seg::Header*>(p);
+            ready = __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == seg::kMagic;
+            ::munmap(p, sizeof(seg::Header));
+        }
+        if (ready) s = map_ready(fd, path, &size, &why, &creator);
+    }
+    ::close(fd);
+    if (!s) {  // not a usable board of this build: nothing to keep
+        ::shm_unlink(path.c_str());
+        return true;
+    }
+    std::shared_ptr<PinWorld> w(new PinWorld());
+    w->m_ = s;
+    w->map_size_ = size;
+    w->shared_ = true;
+    w->detached_ = true;  // not attached: its destructor leaves the process table alone
+    w->name_ = name;
+    w->pid_ = current_pid();
+    w->start_ = proc_info(w->pid_).start;
+    w->num_gpios_ = s->h.num_gpios;
+    w->fds_.resize(seg::kMaxSubscribers);
+    bool unlink = false;
+    {
+        Guard g(*w);
+        w->prune_dead_l();
+        bool live = false;
+        for (const seg::Attached& a : s->h.attached) live = live || a.pid != 0;
+        if (live) {
+            w->reset_state_l();
+            ++s->s.resets;
+        } else {
+            unlink = true;
+        }
+    }
+    if (unlink) ::shm_unlink(path.c_str());
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State: reset, derived masks, nets, sources, resolution.
+
+void PinWorld::reset_state_l() {
+    seg::State& s = m_->s;
+    const ChipKind kind = this->kind();
+    for (seg::Part& p : s.parts) {
+        if (p.id && p.kind == static_cast<uint8_t>(PartKind::Generator)) {
+            __atomic_store_n(&p.running, 0u, __ATOMIC_RELEASE);
+            ++p.run_id;
+            futex_wake_all(&p.running);
+        }
+    }
+    std::memset(s.parts, 0, sizeof s.parts);
+    std::memset(s.wires, 0, sizeof s.wires);
+    std::memset(&s.regs, 0, sizeof s.regs);
+    __atomic_store_n(&s.latch, uint64_t{0}, __ATOMIC_RELEASE);
+    s.drives = s.src_hi = s.src_lo = s.part_pins = s.shorted = 0;
+    for (unsigned g = 0; g < seg::kMaxGpios; ++g) {
+        s.pins[g] = seg::Pin{static_cast<int8_t>(Function::Input), static_cast<int8_t>(Pull::Off), -1, 0};
+        s.net[g] = bit(g);
+    }
+    if (kind == ChipKind::Rp1) {
+        seg::Rp1Regs& r = s.regs.rp1;
+        for (unsigned g = 0; g < rp1::kNumGpios; ++g) {
+            r.ctrl[g] = rp1::FUNCSEL_NULL;
+            const bool bank0 = g < rp1::kBankBase[1];
+            r.pads[g] = rp1::PAD_IE | rp1::PAD_DRIVE_4MA | rp1::PAD_SCHMITT | (bank0 ? rp1::PAD_PDE : 0);
+            r.ie |= bit(g);
+            s.pins[g].function = static_cast<int8_t>(Function::None);
+            s.pins[g].pull = static_cast<int8_t>(bank0 ? Pull::Down : Pull::Off);
+        }
+    } else {
+        for (unsigned g = 0; g <= 27; ++g) {
+            const Pull p = g <= 8 ? Pull::Up : Pull::Down;
+            s.pins[g].pull = static_cast<int8_t>(p);
+            if (kind == ChipKind::Bcm2711)
+                s.regs.bcm.pup_pdn[g / 16] |= bcm::pup_pdn_code(p) << ((g % 16) * 2);
+        }
+    }
+    recompute_masks_l();
+    resolve_l(all_pins(num_gpios_), Cause{CauseKind::Reset, nullptr});
+    s.hist_head = s.hist_count = 0;
+}
+
+void PinWorld::recompute_masks_l() {
+    seg::State& s = m_->s;
+    uint64_t up = 0, down = 0, watched = 0, leds = 0;
+    for (unsigned g = 0; g < num_gpios_; ++g) {
+        if (s.pins[g].pull == static_cast<int8_t>(Pull::Up)) up |= bit(g);
+        if (s.pins[g].pull == static_cast<int8_t>(Pull::Down)) down |= bit(g);
+    }
+    for (const seg::Subscriber& sb : s.subs)
+        if (sb.id) watched |= bit(sb.gpio);
+    for (const seg::Part& p : s.parts)
+        if (p.id && p.kind == static_cast<uint8_t>(PartKind::Led)) leds |= bit(p.gpio);
+    s.pull_up = up;
+    s.pull_down = down;
+    s.watched = watched;
+    s.part_pins = leds;
+}
+
+void PinWorld::recompute_nets_l() {
+    seg::State& s = m_->s;
+    for (unsigned g = 0; g < seg::kMaxGpios; ++g) s.net[g] = bit(g);
+    // Each pass joins the nets a wire touches; nets stay closed, so one pass over wires is enough.
+    for (const seg::Wire& w : s.wires) {
+        if (!w.id) continue;
+        uint64_t u = 0;
+        for (uint64_t m = w.mask; m; m &= m - 1) u |= s.net[ctz(m)];
+        for (uint64_t m = u; m; m &= m - 1) s.net[ctz(m)] = u;
+    }
+}
+
+void PinWorld::recompute_sources_l() {
+    seg::State& s = m_->s;
+    uint64_t hi = 0, lo = 0;
+    for (unsigned g = 0; g < num_gpios_; ++g) {
+        if (s.pins[g].drive == 1) hi |= bit(g);
+        if (s.pins[g].drive == 0) lo |= bit(g);
+    }
+    for (const seg::Part& p : s.parts) {
+        if (!p.id) continue;
+        if (p.drive == 1) hi |= bit(p.gpio);
+        if (p.drive == 0) lo |= bit(p.gpio);
+    }
+    s.src_hi = hi;
+    s.src_lo = lo;
+}
+
+void PinWorld::resolve_l(uint64_t mask, const Cause& cause) {
+    while (mask) {
+        const uint64_t net = m_->s.net[ctz(mask)];
+        resolve_net_l(net, cause);
+        mask &= ~net;
+    }
+}
+
+// A net's level: its outputs; else its outside sources (drives, buttons, generators); else its
+// pulls; else it floats and reads 0. Outputs (or, without outputs, sources) at opposite levels
+// are a short: the net reads 0. Opposite pulls without anything driving read 0, floating.
+void PinWorld::resolve_net_l(uint64_t net, const Cause& cause) {
+    seg::State& s = m_->s;
+    const uint64_t d = s.drives & net;
+    const uint64_t hi = d & s.latch, lo = d & ~s.latch;
+    int level = 0;
+    bool floating = false, shorted = false;
+    if (hi && lo) {
+        shorted = true;
+    } else if (d) {
+        level = hi ? 1 : 0;
+    } else {
+        const uint64_t sh = s.src_hi & net, sl = s.src_lo & net;
+        if (sh && sl) {
+            shorted = true;
+        } else if (sh || sl) {
+            level = sh ? 1 : 0;
+        } else {
+            const uint64_t pu = s.pull_up & net, pd = s.pull_down & net;
+            if (pu && !pd) {
+                level = 1;
+            } else if (!pu && pd) {
+                level = 0;
+            } else {
+                floating = true;
+            }
+        }
+    }
+    s.floating = floating ? (s.floating | net) : (s.floating & ~net);
+    const uint64_t now_levels = level ? net : 0;
+    const uint64_t old_levels = s.levels;
+    const uint64_t diff = (old_levels ^ now_levels) & net;
+    const bool was_shorted = (s.shorted & net) != 0;
+    s.shorted = shorted ? (s.shorted | net) : (s.shorted & ~net);
+    const bool new_short = shorted && !was_shorted;
+    if (!diff && !new_short) return;
+    if (diff) __atomic_store_n(&s.levels, (old_levels & ~net) | now_levels, __ATOMIC_RELEASE);
+    const Cause c = shorted ? Cause{CauseKind::Short, nullptr} : cause;
+    // One clock read: the history entries and the event records carry the same timestamp.
+    const bool timed = s.hist_capacity || (diff & (s.watched | s.part_pins)) || new_short;
+    const int64_t t = timed ? monotonic_ns() : 0;
+    if (new_short) {
+        ++s.shorts;
+        const bool outputs = hi && lo;
+        log_later(30, std::string("short circuit on GPIO ") + pin_list(net) + ": " +
+                          (outputs ? "outputs " + pin_list(hi) + " drive 1 against outputs " + pin_list(lo)
+                                   : std::string("outside sources drive 1 and 0 at once")) +
+                          " (pid " + std::to_string(pid_) + "); the net reads 0 while it lasts");
+        if (s.hist_capacity)
+            for (uint64_t m = net & ~diff; m; m &= m - 1) append_l(t, ctz(m), level, false, c);
+    }
+    for (uint64_t m = diff; m; m &= m - 1) changed_l(ctz(m), level, floating, t, c);
+}
+
+void PinWorld::changed_l(unsigned gpio, int level, bool floating, int64_t t, const Cause& cause) {
+    seg::State& s = m_->s;
+    const uint64_t b = bit(gpio);
+    if (s.hist_capacity) append_l(t, gpio, level, floating, cause);
+    if (kind() != ChipKind::Rp1) {  // BCM event detect latches
+        seg::BcmRegs& r = s.regs.bcm;
+        const unsigned bank = gpio >> 5;
+        const uint32_t m = 1u << (gpio & 31);
+        r.eds[bank] |= m & (level ? (r.ren[bank] | r.aren[bank] | r.hen[bank])
+                                  : (r.fen[bank] | r.afen[bank] | r.len[bank]));
+    }
+    if (s.part_pins & b) {
+        for (seg::Part& p : s.parts) {
+            if (!p.id || p.gpio != gpio || p.kind != static_cast<uint8_t>(PartKind::Led)) continue;
+            const uint8_t on = static_cast<uint8_t>(level ^ p.active_low);
+            if (on == p.last_level) continue;
+            if (p.last_level) p.on_ns += t - p.last_change_ns;
+            p.last_change_ns = t;
+            p.last_level = on;
+        }
+    }
+    if (s.watched & b) publish_l(gpio, level, t);
+}
+
+void PinWorld::append_l(int64_t t, unsigned gpio, int level, bool floating, const Cause& cause) {
+    seg::State& s = m_->s;
+    seg::HistoryRecord& r = m_->ring[s.hist_head];
+    r.t_ns = t;
+    r.gpio = static_cast<uint8_t>(gpio);
+    r.level = static_cast<uint8_t>(level);
+    r.floating = floating;
+    r.cause = static_cast<uint8_t>(cause.kind);
+    r.pid = pid_;
+    if (cause.part) {
+        std::strncpy(r.name, cause.part, sizeof r.name - 1);
+        r.name[sizeof r.name - 1] = 0;
+    } else {
+        r.name[0] = 0;
+    }
+    s.hist_head = s.hist_head + 1 == s.hist_capacity ? 0 : s.hist_head + 1;
+    if (s.hist_count < s.hist_capacity) ++s.hist_count;
+    ++s.hist_total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Register side.
+
+void PinWorld::set_function_l(unsigned gpio, Function f, bool drives, CauseKind cause) {
+    seg::State& s = m_->s;
+    s.pins[gpio].function = static_cast<int8_t>(f);
+    s.drives = drives ? (s.drives | bit(gpio)) : (s.drives & ~bit(gpio));
+    resolve_l(bit(gpio), Cause{cause, nullptr});
+}
+
+void PinWorld::set_latch_mask_l(unsigned first, uint32_t mask, bool v) {
+    seg::State& s = m_->s;
+    const uint64_t m = static_cast<uint64_t>(mask) << first;
+    const uint64_t old = s.latch;
+    const uint64_t now = v ? (old | m) : (old & ~m);
+    if (now == old) return;
+    __atomic_store_n(&s.latch, now, __ATOMIC_RELEASE);
+    const uint64_t changed = (old ^ now) & s.drives;
+    if (changed) resolve_l(changed, Cause{CauseKind::Output, nullptr});
+}
+
+void PinWorld::set_latch_l(unsigned gpio, bool v) { set_latch_mask_l(gpio, 1u, v); }
+
+void PinWorld::set_pull_l(unsigned gpio, Pull p, CauseKind cause) {
+    seg::State& s = m_->s;
+    s.pins[gpio].pull = static_cast<int8_t>(p);
+    s.pull_up = p == Pull::Up ? (s.pull_up | bit(gpio)) : (s.pull_up & ~bit(gpio));
+    s.pull_down = p == Pull::Down ? (s.pull_down | bit(gpio)) : (s.pull_down & ~bit(gpio));
+    resolve_l(bit(gpio), Cause{cause, nullptr});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outside world.
 
 void PinWorld::set_drive(unsigned gpio, int drive) {
-    pins_[gpio].drive = static_cast<int8_t>(drive < 0 ? -1 : drive != 0);
-    update(gpio);
+    Guard g(*this);
+    m_->s.pins[gpio].drive = static_cast<int8_t>(drive < 0 ? -1 : drive != 0);
+    recompute_sources_l();
+    resolve_l(bit(gpio), Cause{CauseKind::Drive, nullptr});
 }
 
-PinState PinWorld::state(unsigned gpio) const {
-    const Pin& p = pins_[gpio];
-    return PinState{static_cast<Function>(p.function), p.latch, static_cast<Pull>(p.pull), p.drive,
-                    level(gpio), ((floating_ >> gpio) & 1) != 0};
+PinState PinWorld::state(unsigned gpio) {
+    Guard g(*this);
+    const seg::State& s = m_->s;
+    const seg::Pin& p = s.pins[gpio];
+    return PinState{static_cast<Function>(p.function), static_cast<int>((s.latch >> gpio) & 1),
+                    static_cast<Pull>(p.pull), p.drive, static_cast<int>((s.levels >> gpio) & 1),
+                    ((s.floating >> gpio) & 1) != 0};
 }
 
-// Out of line: runs only when a pin's shown level really changes (floating_ is already updated).
-void PinWorld::changed(unsigned gpio, int level, bool floating) {
-    const uint64_t bit = uint64_t{1} << gpio;
-    levels_ ^= bit;
-    const bool watched = (watched_ & bit) != 0;
-    // One clock read: the history entry and the event records carry the same timestamp.
-    const int64_t t = (!ring_.empty() || watched) ? monotonic_ns() : 0;
-    if (!ring_.empty()) {
-        ring_[ring_head_] = HistoryEntry{t, gpio, static_cast<uint8_t>(level), floating};
-        ring_head_ = ring_head_ + 1 == ring_.size() ? 0 : ring_head_ + 1;
-        if (ring_count_ < ring_.size()) ++ring_count_;
-    }
-    if (hook_) hook_(hook_ctx_, gpio, level);
-    if (watched) {
-        for (SimEventLine* line : watchers_[gpio]) line->on_level_change(t, level);
-    }
+uint64_t PinWorld::shorted() {
+    Guard g(*this);
+    return m_->s.shorted;
 }
 
-std::vector<HistoryEntry> PinWorld::history() const {
+std::vector<HistoryEntry> PinWorld::history() {
     std::vector<HistoryEntry> out;
-    out.reserve(ring_count_);
-    const size_t cap = ring_.size();
-    const size_t start = (ring_head_ + cap - ring_count_) % (cap ? cap : 1);
-    for (size_t i = 0; i < ring_count_; ++i) out.push_back(ring_[(start + i) % cap]);
+    Guard g(*this);
+    const seg::State& s = m_->s;
+    out.reserve(s.hist_count);
+    const size_t cap = s.hist_capacity;
+    const size_t start = cap ? (s.hist_head + cap - s.hist_count) % cap : 0;
+    for (size_t i = 0; i < s.hist_count; ++i) {
+        const seg::HistoryRecord& r = m_->ring[(start + i) % cap];
+        out.push_back(HistoryEntry{r.t_ns, r.gpio, r.level, r.floating, r.cause, r.pid,
+                                   std::string(r.name, strnlen(r.name, sizeof r.name))});
+    }
     return out;
 }
 
 void PinWorld::clear_history() {
-    ring_head_ = 0;
-    ring_count_ = 0;
+    Guard g(*this);
+    m_->s.hist_head = m_->s.hist_count = 0;
 }
 
 void PinWorld::set_history_capacity(size_t capacity) {
-    std::vector<HistoryEntry>(capacity).swap(ring_);
-    clear_history();
+    if (capacity > m_->h.history_alloc)
+        throw std::invalid_argument("history_capacity " + std::to_string(capacity) +
+                                    " is more than this board's history holds (" +
+                                    std::to_string(m_->h.history_alloc) +
+                                    ", fixed when the board was made)");
+    Guard g(*this);
+    m_->s.hist_capacity = capacity;
+    m_->s.hist_head = m_->s.hist_count = 0;
 }
 
-void PinWorld::add_watcher(SimEventLine* line) {
-    watchers_[line->gpio()].push_back(line);
-    watched_ |= uint64_t{1} << line->gpio();
+// ---------------------------------------------------------------------------------------------
+// Wires.
+
+uint32_t PinWorld::add_wire(uint64_t mask) {
+    if (mask & ~all_pins(num_gpios_))
+        throw std::out_of_range("a wire's pins must be gpios 0-" + std::to_string(num_gpios_ - 1));
+    if (__builtin_popcountll(mask) < 2) throw std::invalid_argument("a wire joins at least two pins");
+    Guard g(*this);
+    seg::State& s = m_->s;
+    for (seg::Wire& w : s.wires) {
+        if (w.id) continue;
+        w.id = ++s.next_id ? s.next_id : ++s.next_id;
+        w.mask = mask;
+        recompute_nets_l();
+        resolve_l(mask, Cause{CauseKind::Wire, nullptr});
+        return w.id;
+    }
+    throw std::runtime_error("the board holds at most " + std::to_string(seg::kMaxWires) + " wires");
 }
 
-void PinWorld::remove_watcher(SimEventLine* line) {
-    auto& v = watchers_[line->gpio()];
-    v.erase(std::remove(v.begin(), v.end(), line), v.end());
-    if (v.empty()) watched_ &= ~(uint64_t{1} << line->gpio());
+void PinWorld::remove_wire(uint32_t id) {
+    Guard g(*this);
+    seg::State& s = m_->s;
+    for (seg::Wire& w : s.wires) {
+        if (!w.id || w.id != id) continue;
+        uint64_t affected = 0;
+        for (uint64_t m = w.mask; m; m &= m - 1) affected |= s.net[ctz(m)];
+        w = seg::Wire{};
+        recompute_nets_l();
+        resolve_l(affected, Cause{CauseKind::Wire, nullptr});
+        return;
+    }
+    throw NotFound("no wire " + std::to_string(id) + " on this board");
+}
+
+std::vector<WireInfo> PinWorld::wires() {
+    Guard g(*this);
+    std::vector<WireInfo> out;
+    for (const seg::Wire& w : m_->s.wires)
+        if (w.id) out.push_back(WireInfo{w.id, w.mask});
+    std::sort(out.begin(), out.end(), [](const WireInfo& a, const WireInfo& b) { return a.id < b.id; });
+    return out;
+}
+
+uint64_t PinWorld::net_of(unsigned gpio) {
+    Guard g(*this);
+    return m_->s.net[gpio];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parts.
+
+seg::Part* PinWorld::find_part_l(const std::string& name) {
+    for (seg::Part& p : m_->s.parts)
+        if (p.id && name == p.name) return &p;
+    return nullptr;
+}
+
+seg::Part* PinWorld::find_part_id_l(uint32_t id) {
+    for (seg::Part& p : m_->s.parts)
+        if (p.id == id) return &p;
+    return nullptr;
+}
+
+seg::Part& PinWorld::part_l(const std::string& name) {
+    seg::Part* p = find_part_l(name);
+    if (!p) throw NotFound("no part named '" + name + "' on this board");
+    return *p;
+}
+
+namespace {
+seg::Part& expect_kind(seg::Part& p, PartKind k) {
+    if (p.kind != static_cast<uint8_t>(k))
+        throw std::invalid_argument(std::string("part '") + p.name + "' is a " + part_kind_name(p.kind) +
+                                    ", not a " + part_kind_name(static_cast<uint8_t>(k)));
+    return p;
+}
+
+void validate_generator(double frequency, double duty) {
+    if (!(frequency > 0 && frequency <= 20000))
+        throw std::invalid_argument("a generator's frequency is above 0 and at most 20000 Hz");
+    if (!(duty >= 0 && duty <= 1)) throw std::invalid_argument("a generator's duty is 0 to 1");
+}
+}  // namespace
+
+PartInfo PinWorld::info_l(const seg::Part& p) {
+    const bool running = __atomic_load_n(&p.running, __ATOMIC_ACQUIRE) != 0;
+    return PartInfo{p.id, static_cast<PartKind>(p.kind), p.name, p.gpio, p.active_low != 0,
+                    p.drive, p.created_ns, p.pressed != 0, p.last_level != 0, p.frequency, p.duty,
+                    running, running ? p.owner_pid : 0};
+}
+
+uint32_t PinWorld::add_part(const PartSpec& spec) {
+    if (spec.name.empty() || spec.name.size() >= seg::kNameLen)
+        throw std::invalid_argument("a part's name has 1 to 31 characters");
+    for (char c : spec.name)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+            throw std::invalid_argument("part name '" + spec.name +
+                                        "': use letters, digits, '_', '-' and '.' only");
+    if (spec.gpio >= num_gpios_)
+        throw std::out_of_range("gpio " + std::to_string(spec.gpio) + " out of range (0-" +
+                                std::to_string(num_gpios_ - 1) + ")");
+    if (spec.kind == PartKind::None || static_cast<uint8_t>(spec.kind) > 4)
+        throw std::invalid_argument("unknown part kind");
+    if (spec.kind == PartKind::Generator) validate_generator(spec.frequency, spec.duty);
+    Guard g(*this);
+    seg::State& s = m_->s;
+    if (find_part_l(spec.name))
+        throw std::invalid_argument("a part named '" + spec.name + "' is already on this board");
+    for (seg::Part& p : s.parts) {
+        if (p.id) continue;
+        std::memset(&p, 0, sizeof p);
+        p.id = ++s.next_id ? s.next_id : ++s.next_id;
+        p.kind = static_cast<uint8_t>(spec.kind);
+        p.gpio = static_cast<uint8_t>(spec.gpio);
+        p.active_low = spec.active_low;
+        p.drive = -1;
+        copy_name(p.name, sizeof p.name, spec.name);
+        p.created_ns = monotonic_ns();
+        p.frequency = spec.frequency;
+        p.duty = spec.duty;
+        if (spec.kind == PartKind::Led) {
+            p.level_at_attach = static_cast<uint8_t>(((s.levels >> spec.gpio) & 1) ^ spec.active_low);
+            p.last_level = p.level_at_attach;
+            p.last_change_ns = p.created_ns;
+            s.part_pins |= bit(spec.gpio);
+        }
+        return p.id;
+    }
+    throw std::runtime_error("the board holds at most " + std::to_string(seg::kMaxParts) + " parts");
+}
+
+void PinWorld::remove_part(const std::string& name) {
+    uint32_t id = 0;
+    {
+        Guard g(*this);
+        seg::Part& p = part_l(name);
+        id = p.id;
+        if (p.kind == static_cast<uint8_t>(PartKind::Generator) &&
+            __atomic_load_n(&p.running, __ATOMIC_ACQUIRE))
+            stop_generator_l(p);
+        const unsigned gpio = p.gpio;
+        const bool source = p.drive >= 0;
+        ++p.run_id;
+        futex_wake_all(&p.running);
+        const std::string copy = p.name;
+        std::memset(&p, 0, sizeof p);
+        recompute_masks_l();
+        if (source) {
+            recompute_sources_l();
+            resolve_l(bit(gpio), Cause{CauseKind::Part, copy.c_str()});
+        }
+    }
+    join_generators(id);
+}
+
+std::vector<PartInfo> PinWorld::parts() {
+    Guard g(*this);
+    prune_dead_l();
+    std::vector<PartInfo> out;
+    for (const seg::Part& p : m_->s.parts)
+        if (p.id) out.push_back(info_l(p));
+    std::sort(out.begin(), out.end(), [](const PartInfo& a, const PartInfo& b) { return a.id < b.id; });
+    return out;
+}
+
+PartInfo PinWorld::part(const std::string& name) {
+    Guard g(*this);
+    seg::Part& p = part_l(name);
+    if (p.kind == static_cast<uint8_t>(PartKind::Generator) && p.owner_pid != pid_) prune_dead_l();
+    return info_l(p);
+}
+
+void PinWorld::button_set(const std::string& name, bool pressed) {
+    Guard g(*this);
+    seg::Part& p = expect_kind(part_l(name), PartKind::Button);
+    p.pressed = pressed;
+    const int8_t drive = pressed ? static_cast<int8_t>(p.active_low ? 0 : 1) : -1;
+    if (p.drive == drive) return;
+    p.drive = drive;
+    recompute_sources_l();
+    resolve_l(bit(p.gpio), Cause{CauseKind::Part, p.name});
+}
+
+void PinWorld::button_bounce(const std::string& name, bool pressed, unsigned n, double ms) {
+    if (!(ms >= 0 && ms <= 10000)) throw std::invalid_argument("bounce time is 0 to 10000 ms");
+    if (n > 1000) throw std::invalid_argument("at most 1000 bounces");
+    {
+        Guard g(*this);
+        expect_kind(part_l(name), PartKind::Button);
+    }
+    if (n == 0) {
+        if (ms > 0) sleep_until(monotonic_ns() + static_cast<int64_t>(ms * 1e6));
+        button_set(name, pressed);
+        return;
+    }
+    // States pressed, released, pressed, ... (2n+1 of them), evenly spread from now to ms.
+    const int64_t t0 = monotonic_ns();
+    const double step = ms * 1e6 / (2.0 * n);
+    for (unsigned k = 0; k <= 2 * n; ++k) {
+        if (k) sleep_until(t0 + static_cast<int64_t>(step * k));
+        button_set(name, (k % 2 == 0) == pressed);
+    }
+}
+
+void PinWorld::stop_generator_l(seg::Part& p) {
+    __atomic_store_n(&p.running, 0u, __ATOMIC_RELEASE);
+    if (p.drive >= 0) {
+        p.drive = -1;
+        recompute_sources_l();
+        resolve_l(bit(p.gpio), Cause{CauseKind::Part, p.name});
+    }
+    futex_wake_all(&p.running);
+}
+
+void PinWorld::generator_start(const std::string& name) {
+    uint32_t id = 0;
+    uint64_t run = 0;
+    {
+        Guard g(*this);
+        seg::Part& p = expect_kind(part_l(name), PartKind::Generator);
+        if (__atomic_load_n(&p.running, __ATOMIC_ACQUIRE)) {
+            if (p.owner_pid == pid_ || process_alive(p.owner_pid, p.owner_start))
+                throw std::runtime_error("generator '" + name + "' is already running (pid " +
+                                         std::to_string(p.owner_pid) + ")");
+            stop_generator_l(p);  // its process died: take it over
+        }
+        id = p.id;
+        run = ++p.run_id;
+        p.owner_pid = pid_;
+        p.owner_start = start_;
+        __atomic_store_n(&p.running, 1u, __ATOMIC_RELEASE);
+        futex_wake_all(&p.running);  // a thread of an earlier run sees the new run id and ends
+        // Synchronous start: the pin is high (or at its constant level) when start() returns.
+        p.drive = static_cast<int8_t>(p.duty <= 0 ? 0 : 1);
+        recompute_sources_l();
+        resolve_l(bit(p.gpio), Cause{CauseKind::Part, p.name});
+    }
+    join_generators(id);
+    std::unique_ptr<std::thread> t(new std::thread(&PinWorld::generator_thread, this, id, run));
+    std::lock_guard<std::mutex> lk(gens_mu_);
+    gens_[id] = std::move(t);
+}
+
+void PinWorld::generator_stop(const std::string& name) {
+    uint32_t id = 0;
+    {
+        Guard g(*this);
+        seg::Part& p = expect_kind(part_l(name), PartKind::Generator);
+        id = p.id;
+        if (__atomic_load_n(&p.running, __ATOMIC_ACQUIRE)) stop_generator_l(p);
+    }
+    join_generators(id);
+}
+
+void PinWorld::generator_set(const std::string& name, double frequency, double duty) {
+    validate_generator(frequency, duty);
+    Guard g(*this);
+    seg::Part& p = expect_kind(part_l(name), PartKind::Generator);
+    p.frequency = frequency;
+    p.duty = duty;
+    futex_wake_all(&p.running);  // the thread re-reads them now
+}
+
+// The generator's thread: toggles the part's drive in real time. Every step re-checks, under the
+// lock, that the part still exists, still runs and still belongs to this run.
+void PinWorld::generator_thread(uint32_t part_id, uint64_t run_id) {
+    t_defer_logs = true;
+    uint32_t* word = nullptr;
+    int level = 1;
+    bool constant = false;
+    int64_t last = monotonic_ns();
+    for (;;) {
+        double frequency, duty;
+        {
+            Guard g(*this);
+            seg::Part* p = find_part_id_l(part_id);
+            if (!p || p->run_id != run_id || !__atomic_load_n(&p->running, __ATOMIC_ACQUIRE)) return;
+            word = &p->running;
+            frequency = p->frequency;
+            duty = p->duty;
+            const bool now_constant = duty <= 0 || duty >= 1;
+            if (now_constant || constant != now_constant) {
+                level = duty <= 0 ? 0 : 1;
+                last = monotonic_ns();
+                if (p->drive != level) {
+                    p->drive = static_cast<int8_t>(level);
+                    recompute_sources_l();
+                    resolve_l(bit(p->gpio), Cause{CauseKind::Part, p->name});
+                }
+            }
+            constant = now_constant;
+        }
+        if (constant) {
+            futex_wait_until(word, 1, -1);  // until stopped or changed
+            continue;
+        }
+        const double period = 1e9 / frequency;
+        const int64_t high = static_cast<int64_t>(period * duty);
+        const int64_t deadline = last + (level ? high : static_cast<int64_t>(period) - high);
+        if (monotonic_ns() < deadline) {
+            futex_wait_until(word, 1, deadline);  // woken early: loop and look again
+            continue;
+        }
+        {
+            Guard g(*this);
+            seg::Part* p = find_part_id_l(part_id);
+            if (!p || p->run_id != run_id || !__atomic_load_n(&p->running, __ATOMIC_ACQUIRE)) return;
+            level ^= 1;
+            p->drive = static_cast<int8_t>(level);
+            recompute_sources_l();
+            resolve_l(bit(p->gpio), Cause{CauseKind::Part, p->name});
+        }
+        last = deadline;
+        const int64_t now = monotonic_ns();
+        if (now - last > static_cast<int64_t>(period)) last = now;  // fell behind: no catch-up burst
+    }
+}
+
+void PinWorld::join_generators(uint32_t id) {
+    std::vector<std::unique_ptr<std::thread>> threads;
+    {
+        std::lock_guard<std::mutex> lk(gens_mu_);
+        for (auto it = gens_.begin(); it != gens_.end();) {
+            if (id == 0 || it->first == id) {
+                threads.push_back(std::move(it->second));
+                it = gens_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (auto& t : threads) {
+        if (!t || !t->joinable()) continue;
+        if (t->get_id() == std::this_thread::get_id())
+            t->detach();
+        else
+            t->join();
+    }
+}
+
+std::vector<std::pair<int64_t, int>> PinWorld::led_history_l(const seg::Part& p, int64_t* covered_from) {
+    const seg::State& s = m_->s;
+    std::vector<std::pair<int64_t, int>> out;
+    const size_t cap = s.hist_capacity;
+    const size_t start = cap ? (s.hist_head + cap - s.hist_count) % cap : 0;
+    const bool wrapped = s.hist_total > s.hist_count;
+    const int64_t oldest = s.hist_count ? m_->ring[start].t_ns : INT64_MAX;
+    *covered_from = p.created_ns;
+    bool first = true;
+    if (wrapped && oldest > p.created_ns) {
+        // The ring lost the first changes after the LED was attached: the timeline starts at the
+        // oldest entry kept, with the level that the pin's first kept change left.
+        *covered_from = oldest;
+        first = false;
+        int before = -1;
+        for (size_t i = 0; i < s.hist_count; ++i) {
+            const seg::HistoryRecord& r = m_->ring[(start + i) % cap];
+            if (r.gpio == p.gpio) {
+                before = r.level ^ 1;
+                break;
+            }
+        }
+        if (before < 0) before = p.last_level ^ p.active_low;
+        out.emplace_back(oldest, before ^ p.active_low);
+    }
+    if (first) out.emplace_back(p.created_ns, p.level_at_attach);
+    for (size_t i = 0; i < s.hist_count; ++i) {
+        const seg::HistoryRecord& r = m_->ring[(start + i) % cap];
+        if (r.gpio != p.gpio || r.t_ns < p.created_ns) continue;
+        const int on = r.level ^ p.active_low;
+        if (on != out.back().second) out.emplace_back(r.t_ns, on);
+    }
+    // The LED's own bookkeeping is exact even with the history off.
+    if (p.last_change_ns > out.back().first && p.last_level != out.back().second)
+        out.emplace_back(p.last_change_ns, p.last_level);
+    return out;
+}
+
+std::vector<std::pair<int64_t, int>> PinWorld::led_history(const std::string& name) {
+    Guard g(*this);
+    int64_t covered;
+    return led_history_l(expect_kind(part_l(name), PartKind::Led), &covered);
+}
+
+double PinWorld::led_brightness(const std::string& name, int64_t since_ns) {
+    Guard g(*this);
+    const seg::Part& p = expect_kind(part_l(name), PartKind::Led);
+    const int64_t now = monotonic_ns();
+    if (since_ns < 0) {  // since attach: exact, from the LED's running total
+        const int64_t total = now - p.created_ns;
+        const int64_t on = p.on_ns + (p.last_level ? now - p.last_change_ns : 0);
+        return total > 0 ? static_cast<double>(on) / static_cast<double>(total) : p.last_level;
+    }
+    int64_t covered;
+    const auto points = led_history_l(p, &covered);
+    const int64_t from = std::max(since_ns, p.created_ns);
+    if (from < covered)
+        throw std::invalid_argument("the history no longer reaches back to since_ns (it starts at " +
+                                    std::to_string(covered) + ")");
+    if (from >= now) return p.last_level;
+    int64_t on = 0;
+    for (size_t i = 0; i < points.size(); ++i) {
+        const int64_t a = std::max(points[i].first, from);
+        const int64_t b = i + 1 < points.size() ? points[i + 1].first : now;
+        if (b > a && points[i].second) on += b - a;
+    }
+    return static_cast<double>(on) / static_cast<double>(now - from);
+}
+
+std::vector<PinWorld::ServoPulse> PinWorld::servo_angles(const std::string& name) {
+    Guard g(*this);
+    const seg::Part& p = expect_kind(part_l(name), PartKind::Servo);
+    const seg::State& s = m_->s;
+    std::vector<ServoPulse> out;
+    const size_t cap = s.hist_capacity;
+    const size_t start = cap ? (s.hist_head + cap - s.hist_count) % cap : 0;
+    int64_t rise = -1;
+    int level = -1;
+    for (size_t i = 0; i < s.hist_count; ++i) {
+        const seg::HistoryRecord& r = m_->ring[(start + i) % cap];
+        if (r.gpio != p.gpio || r.t_ns < p.created_ns || r.level == level) continue;
+        level = r.level;
+        if (level) {
+            rise = r.t_ns;
+            continue;
+        }
+        if (rise < 0) continue;
+        const double width = static_cast<double>(r.t_ns - rise) / 1000.0;
+        rise = -1;
+        if (width < 500 || width > 2500) continue;
+        double degrees = std::min(180.0, std::max(0.0, (width - 1000.0) / 1000.0 * 180.0));
+        degrees = std::round(degrees * 10.0) / 10.0;
+        // A servo's dead band: a move of less than a degree (about 5.6 us of pulse) is no move.
+        if (out.empty() || std::fabs(out.back().degrees - degrees) >= 1.0)
+            out.push_back(ServoPulse{r.t_ns, width, degrees});
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edge subscribers.
+
+uint32_t PinWorld::subscribe(unsigned gpio, bool rising, bool falling, int read_fd, int write_fd) {
+    struct stat st;
+    if (::fstat(read_fd, &st) != 0) throw SystemError(errno, "pipe", "fstat");
+    Guard g(*this);
+    seg::State& s = m_->s;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (unsigned i = 0; i < seg::kMaxSubscribers; ++i) {
+            seg::Subscriber& sb = s.subs[i];
+            if (sb.id) continue;
+            sb = seg::Subscriber{};
+            sb.id = ++s.next_id ? s.next_id : ++s.next_id;
+            sb.pid = pid_;
+            sb.start = start_;
+            sb.read_fd = read_fd;
+            sb.gpio = gpio;
+            sb.ino = st.st_ino;
+            sb.dev = st.st_dev;
+            sb.rising = rising;
+            sb.falling = falling;
+            s.watched |= bit(gpio);
+            LocalFd& l = fds_[i];
+            if (l.fd >= 0 && !l.own) ::close(l.fd);
+            l = LocalFd{sb.id, write_fd, true};
+            return sb.id;
+        }
+        prune_dead_l();
+    }
+    throw std::runtime_error("the board holds at most " + std::to_string(seg::kMaxSubscribers) +
+                             " event lines");
+}
+
+void PinWorld::unsubscribe(uint32_t id) {
+    Guard g(*this);
+    for (unsigned i = 0; i < seg::kMaxSubscribers; ++i)
+        if (m_->s.subs[i].id == id) drop_subscriber_l(i);
+}
+
+std::pair<uint32_t, uint64_t> PinWorld::subscriber_counts(uint32_t id) {
+    Guard g(*this);
+    for (const seg::Subscriber& sb : m_->s.subs)
+        if (sb.id == id) return {sb.seqno, sb.dropped};
+    throw NotFound("no event line " + std::to_string(id));
+}
+
+void PinWorld::drop_subscriber_l(unsigned slot) {
+    seg::State& s = m_->s;
+    const unsigned gpio = s.subs[slot].gpio;
+    s.subs[slot] = seg::Subscriber{};
+    LocalFd& l = fds_[slot];
+    if (l.fd >= 0 && !l.own) ::close(l.fd);
+    l = LocalFd{};
+    bool still = false;
+    for (const seg::Subscriber& sb : s.subs) still = still || (sb.id && sb.gpio == gpio);
+    if (!still) s.watched &= ~bit(gpio);
+}
+
+// This process's write end for a subscriber: its own pipe, or the pipe of another process opened
+// through /proc/PID/fd/N (checked to be the same pipe by inode). -2: the subscriber is gone and
+// was removed; -1: unreachable right now (the record is dropped).
+int PinWorld::subscriber_fd_l(unsigned slot) {
+    seg::Subscriber& sb = m_->s.subs[slot];
+    LocalFd& l = fds_[slot];
+    if (l.id == sb.id && l.fd >= 0) return l.fd;
+    if (l.fd >= 0 && !l.own) ::close(l.fd);
+    l = LocalFd{};
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/fd/%d", sb.pid, sb.read_fd);
+    const int fd = ::open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        const int e = errno;
+        if (e == ENOENT || e == ESRCH || e == ENXIO || !process_alive(sb.pid, sb.start)) {
+            drop_subscriber_l(slot);
+            return -2;
+        }
+        return -1;
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || st.st_ino != sb.ino || st.st_dev != sb.dev) {
+        ::close(fd);
+        drop_subscriber_l(slot);
+        return -2;
+    }
+    l = LocalFd{sb.id, fd, false};
+    return fd;
+}
+
+void PinWorld::publish_l(unsigned gpio, int level, int64_t t) {
+    seg::State& s = m_->s;
+    bool masked = false, epipe = false, pending_before = false;
+    sigset_t pipe_set, old_set;
+    for (unsigned i = 0; i < seg::kMaxSubscribers; ++i) {
+        seg::Subscriber& sb = s.subs[i];
+        if (!sb.id || sb.gpio != gpio || !(level ? sb.rising : sb.falling)) continue;
+        ++sb.seqno;
+        LineEvent ev{};
+        ev.timestamp_ns = static_cast<uint64_t>(t);
+        ev.id = level ? kEventRising : kEventFalling;
+        ev.offset = gpio;
+        ev.seqno = sb.seqno;
+        ev.line_seqno = sb.seqno;
+        const int fd = subscriber_fd_l(i);
+        if (fd == -2) continue;
+        if (fd < 0) {
+            ++sb.dropped;
+            continue;
+        }
+        if (!fds_[i].own && !masked) {
+            // A reader that died leaves a pipe without readers: write() then raises SIGPIPE.
+            // Block it around these writes and swallow one that was not pending before.
+            sigemptyset(&pipe_set);
+            sigaddset(&pipe_set, SIGPIPE);
+            ::pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+            sigset_t pending;
+            sigpending(&pending);
+            pending_before = sigismember(&pending, SIGPIPE) == 1;
+            masked = true;
+        }
+        // A pipe write of <= PIPE_BUF bytes is all or nothing.
+        const ssize_t n = ::write(fd, &ev, sizeof ev);
+        if (n == static_cast<ssize_t>(sizeof ev)) continue;
+        if (n < 0 && errno == EPIPE) {
+            epipe = true;
+            drop_subscriber_l(i);
+            continue;
+        }
+        ++sb.dropped;
+    }
+    if (masked) {
+        if (epipe && !pending_before) {
+            const timespec zero{0, 0};
+            ::sigtimedwait(&pipe_set, nullptr, &zero);
+        }
+        ::pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+void PinWorld::reset() {
+    {
+        Guard g(*this);
+        reset_state_l();
+        ++m_->s.resets;
+    }
+    join_generators(0);
 }
 
 }  // namespace rpio

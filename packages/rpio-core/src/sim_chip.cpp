@@ -6,8 +6,8 @@
 
 namespace rpio {
 
-SimChip::SimChip(std::string kind, unsigned num_gpios, size_t history_capacity)
-    : kind_(std::move(kind)), world_(std::make_shared<PinWorld>(num_gpios, history_capacity)) {}
+SimChip::SimChip(std::shared_ptr<PinWorld> world)
+    : kind_(world->kind_name()), world_(std::move(world)) {}
 
 SimChip::~SimChip() = default;
 
@@ -19,6 +19,14 @@ void SimChip::validate_gpio(long gpio) const {
 
 std::shared_ptr<SimEventLine> SimChip::request_events(unsigned gpio, bool rising, bool falling) {
     return std::make_shared<SimEventLine>(world_, gpio, rising, falling);
+}
+
+std::shared_ptr<SimChip> SimChip::for_world(std::shared_ptr<PinWorld> world) {
+    switch (world->kind()) {
+        case seg::ChipKind::Bcm2711: return std::make_shared<SimBcm2711>(std::move(world));
+        case seg::ChipKind::Rp1: return std::make_shared<SimRp1>(std::move(world));
+        default: return std::make_shared<SimBcm2835>(std::move(world));
+    }
 }
 
 }  // namespace rpio

@@ -27,34 +27,59 @@ SimEventLine::SimEventLine(std::shared_ptr<PinWorld> world, unsigned gpio, bool 
         ::close(fds[1]);
         throw SystemError(e, "pipe", "fcntl(O_NONBLOCK)");
     }
+    try {
+        id_ = world_->subscribe(gpio, rising, falling, fds[0], fds[1]);
+    } catch (...) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        throw;
+    }
     read_fd_ = fds[0];
     write_fd_ = fds[1];
-    world_->add_watcher(this);
 }
 
-SimEventLine::~SimEventLine() { close(); }
+SimEventLine::~SimEventLine() {
+    try {
+        close();
+    } catch (...) {
+    }
+}
 
 void SimEventLine::close() {
     if (read_fd_ < 0) return;
-    world_->remove_watcher(this);
+    try {
+        const auto counts = world_->subscriber_counts(id_);
+        seqno_ = counts.first;
+        dropped_ = counts.second;
+    } catch (const NotFound&) {
+    }
+    // Out of the table first: nobody writes to a pipe that is about to close.
+    world_->unsubscribe(id_);
     ::close(read_fd_);
     ::close(write_fd_);
     read_fd_ = write_fd_ = -1;
 }
 
-int SimEventLine::get_value() const { return world_->level(gpio_); }
-
-void SimEventLine::on_level_change(int64_t t_ns, int level) {
-    if (level ? !rising_ : !falling_) return;
-    ++seqno_;
-    LineEvent ev{};
-    ev.timestamp_ns = static_cast<uint64_t>(t_ns);
-    ev.id = level ? kEventRising : kEventFalling;
-    ev.offset = gpio_;
-    ev.seqno = seqno_;
-    ev.line_seqno = seqno_;
-    // A pipe write of <= PIPE_BUF bytes is all or nothing.
-    if (::write(write_fd_, &ev, sizeof ev) != static_cast<ssize_t>(sizeof ev)) ++dropped_;
+uint32_t SimEventLine::seqno() const {
+    if (read_fd_ >= 0) {
+        try {
+            seqno_ = world_->subscriber_counts(id_).first;
+        } catch (const NotFound&) {
+        }
+    }
+    return seqno_;
 }
+
+uint64_t SimEventLine::dropped() const {
+    if (read_fd_ >= 0) {
+        try {
+            dropped_ = world_->subscriber_counts(id_).second;
+        } catch (const NotFound&) {
+        }
+    }
+    return dropped_;
+}
+
+int SimEventLine::get_value() const { return world_->level(gpio_); }
 
 }  // namespace rpio

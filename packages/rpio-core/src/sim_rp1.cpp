@@ -1,3 +1,7 @@
+#include <stdexcept>
+#include <string>
+#include <utility>
+
 #include "rpio/rp1.hpp"
 #include "rpio/sim_chip.hpp"
 
@@ -33,38 +37,41 @@ Addr split(size_t off) {
                 static_cast<unsigned>((off >> 12) & 3), static_cast<unsigned>(off & 0xFFF)};
 }
 
+std::shared_ptr<PinWorld> checked(std::shared_ptr<PinWorld> world) {
+    if (world->kind() != seg::ChipKind::Rp1)
+        throw std::invalid_argument(std::string("a SimRp1 cannot model a ") + world->kind_name() + " board");
+    return world;
+}
+
 }  // namespace
 
-SimRp1::SimRp1(size_t history_capacity) : SimChip("rp1", rp1::kNumGpios, history_capacity) {
-    for (unsigned g = 0; g < rp1::kNumGpios; ++g) {
-        ctrl_[g] = rp1::FUNCSEL_NULL;
-        const bool bank0 = g < rp1::kBankBase[1];
-        pads_[g] = rp1::PAD_IE | rp1::PAD_DRIVE_4MA | rp1::PAD_SCHMITT | (bank0 ? rp1::PAD_PDE : 0);
-        ie_ |= uint64_t{1} << g;
-        world_->set_function(g, Function::None, false);
-        world_->set_pull(g, pull_from_pad(pads_[g]));
-    }
-    world_->clear_history();
-}
+SimRp1::SimRp1(size_t history_capacity)
+    : SimChip(PinWorld::create_private(seg::ChipKind::Rp1, history_capacity)) {}
+
+SimRp1::SimRp1(std::shared_ptr<PinWorld> world) : SimChip(checked(std::move(world))) {}
 
 uint32_t SimRp1::read32(size_t off) {
     const Addr a = split(off);
     if (a.block > 2 || a.bank > 2) return 0;
     const unsigned base = rp1::kBankBase[a.bank];
     const unsigned pins = rp1::kBankPins[a.bank];
+    if (a.block == 1 && a.reg == rp1::RIO_SYNC_IN) {  // without the lock: input() is one load
+        const uint64_t ie = __atomic_load_n(&world_->rp1().ie, __ATOMIC_ACQUIRE);
+        return static_cast<uint32_t>((world_->levels() & ie) >> base) & bank_mask(a.bank);
+    }
+    PinWorld::Guard g(*world_);
+    const seg::Rp1Regs& r = world_->rp1();
     switch (a.block) {
         case 0:  // IO_BANK: STATUS at 8n, CTRL at 8n + 4
-            if (a.reg < 8 * pins) return (a.reg & 4) ? ctrl_[base + a.reg / 8] : status(base + a.reg / 8);
+            if (a.reg < 8 * pins) return (a.reg & 4) ? r.ctrl[base + a.reg / 8] : status(base + a.reg / 8);
             return 0;
         case 1:  // SYS_RIO
-            if (a.reg == rp1::RIO_OUT) return out_[a.bank];
-            if (a.reg == rp1::RIO_OE) return oe_[a.bank];
-            if (a.reg == rp1::RIO_SYNC_IN)  // a pad with IE clear reads 0
-                return static_cast<uint32_t>((world_->levels() & ie_) >> base) & bank_mask(a.bank);
+            if (a.reg == rp1::RIO_OUT) return r.out[a.bank];
+            if (a.reg == rp1::RIO_OE) return r.oe[a.bank];
             return 0;
         default:  // PADS: VOLTAGE_SELECT, then pin n at 4 + 4n
-            if (a.reg == 0) return voltage_[a.bank];
-            if (a.reg >= 4 && a.reg < 4 + 4 * pins) return pads_[base + (a.reg - 4) / 4];
+            if (a.reg == 0) return r.voltage[a.bank];
+            if (a.reg >= 4 && a.reg < 4 + 4 * pins) return r.pads[base + (a.reg - 4) / 4];
             return 0;
     }
 }
@@ -74,13 +81,20 @@ void SimRp1::write32(size_t off, uint32_t value) {
     if (a.block > 2 || a.bank > 2) return;
     const unsigned base = rp1::kBankBase[a.bank];
     const unsigned pins = rp1::kBankPins[a.bank];
+    if (a.block == 1 && a.reg == rp1::RIO_OUT) {
+        // A write that leaves OUT as it is changes nothing: decided without the lock.
+        const uint32_t old = __atomic_load_n(&world_->rp1().out[a.bank], __ATOMIC_ACQUIRE);
+        if ((apply_alias(a.alias, old, value) & bank_mask(a.bank)) == old) return;
+    }
+    PinWorld::Guard g(*world_);
+    seg::Rp1Regs& r = world_->rp1();
     switch (a.block) {
         case 0:
             if (a.reg < 8 * pins && (a.reg & 4)) {  // CTRL (STATUS is read-only)
-                const unsigned g = base + a.reg / 8;
-                const uint32_t old = ctrl_[g];
-                ctrl_[g] = apply_alias(a.alias, old, value);
-                if ((old ^ ctrl_[g]) & rp1::CTRL_FUNCSEL_MASK) refresh_function(g);
+                const unsigned gpio = base + a.reg / 8;
+                const uint32_t old = r.ctrl[gpio];
+                r.ctrl[gpio] = apply_alias(a.alias, old, value);
+                if ((old ^ r.ctrl[gpio]) & rp1::CTRL_FUNCSEL_MASK) refresh_function(gpio);
             }
             return;
         case 1:
@@ -88,64 +102,69 @@ void SimRp1::write32(size_t off, uint32_t value) {
             return;
         default:
             if (a.reg == 0) {
-                voltage_[a.bank] = apply_alias(a.alias, voltage_[a.bank], value) & 1;
+                r.voltage[a.bank] = apply_alias(a.alias, r.voltage[a.bank], value) & 1;
             } else if (a.reg >= 4 && a.reg < 4 + 4 * pins) {
-                const unsigned g = base + (a.reg - 4) / 4;
-                write_pad(g, apply_alias(a.alias, pads_[g], value) & 0xFF);
+                const unsigned gpio = base + (a.reg - 4) / 4;
+                write_pad(gpio, apply_alias(a.alias, r.pads[gpio], value) & 0xFF);
             }
             return;
     }
 }
 
 void SimRp1::write_rio(unsigned bank, uint32_t reg, uint32_t alias, uint32_t value) {
+    seg::Rp1Regs& r = world_->rp1();
     const unsigned base = rp1::kBankBase[bank];
     if (reg == rp1::RIO_OUT) {
-        const uint32_t old = out_[bank];
+        const uint32_t old = r.out[bank];
         const uint32_t now = apply_alias(alias, old, value) & bank_mask(bank);
-        out_[bank] = now;
-        for (uint32_t diff = old ^ now; diff; diff &= diff - 1) {
-            const unsigned i = static_cast<unsigned>(__builtin_ctz(diff));
-            world_->set_latch(base + i, (now >> i) & 1);
-        }
+        __atomic_store_n(&r.out[bank], now, __ATOMIC_RELEASE);
+        world_->set_latch_mask_l(base, now & ~old, true);
+        world_->set_latch_mask_l(base, old & ~now, false);
     } else if (reg == rp1::RIO_OE) {
-        const uint32_t old = oe_[bank];
-        oe_[bank] = apply_alias(alias, old, value) & bank_mask(bank);
-        for (uint32_t diff = old ^ oe_[bank]; diff; diff &= diff - 1)
+        const uint32_t old = r.oe[bank];
+        r.oe[bank] = apply_alias(alias, old, value) & bank_mask(bank);
+        for (uint32_t diff = old ^ r.oe[bank]; diff; diff &= diff - 1)
             refresh_function(base + static_cast<unsigned>(__builtin_ctz(diff)));
     }  // SYNC_IN is read-only; other words are not modelled
 }
 
 void SimRp1::write_pad(unsigned gpio, uint32_t value) {
-    const uint32_t old = pads_[gpio];
-    pads_[gpio] = value;
+    seg::Rp1Regs& r = world_->rp1();
+    const uint32_t old = r.pads[gpio];
+    r.pads[gpio] = value;
     const uint32_t diff = old ^ value;
-    if (diff & rp1::PAD_IE) ie_ ^= uint64_t{1} << gpio;
-    if (diff & (rp1::PAD_PUE | rp1::PAD_PDE)) world_->set_pull(gpio, pull_from_pad(value));
+    if (diff & rp1::PAD_IE) __atomic_store_n(&r.ie, r.ie ^ (uint64_t{1} << gpio), __ATOMIC_RELEASE);
+    if (diff & (rp1::PAD_PUE | rp1::PAD_PDE)) world_->set_pull_l(gpio, pull_from_pad(value));
     if (diff & rp1::PAD_OD) refresh_function(gpio);
 }
 
 // FUNCSEL 5 is SYS_RIO: INPUT or OUTPUT by OE, driving only while the pad's output is enabled.
 void SimRp1::refresh_function(unsigned gpio) {
-    const uint32_t funcsel = ctrl_[gpio] & rp1::CTRL_FUNCSEL_MASK;
+    seg::Rp1Regs& r = world_->rp1();
+    const uint32_t funcsel = r.ctrl[gpio] & rp1::CTRL_FUNCSEL_MASK;
     if (funcsel == rp1::FUNCSEL_SYS_RIO) {
         const unsigned bank = rp1::bank_of(gpio);
-        const bool oe = (oe_[bank] >> (gpio - rp1::kBankBase[bank])) & 1;
-        world_->set_function(gpio, oe ? Function::Output : Function::Input,
-                             oe && !(pads_[gpio] & rp1::PAD_OD));
+        const bool oe = (r.oe[bank] >> (gpio - rp1::kBankBase[bank])) & 1;
+        world_->set_function_l(gpio, oe ? Function::Output : Function::Input,
+                               oe && !(r.pads[gpio] & rp1::PAD_OD), seg::CauseKind::Function);
     } else {
-        world_->set_function(gpio, funcsel <= 8 ? alt(static_cast<int>(funcsel)) : Function::None,
-                             false);
+        world_->set_function_l(gpio, funcsel <= 8 ? alt(static_cast<int>(funcsel)) : Function::None,
+                               false, seg::CauseKind::Function);
     }
 }
 
-uint32_t SimRp1::status(unsigned gpio) const {
-    const PinState s = world_->state(gpio);
-    const bool sys_rio = (ctrl_[gpio] & rp1::CTRL_FUNCSEL_MASK) == rp1::FUNCSEL_SYS_RIO;
-    const bool oe = s.function == Function::Output && !(pads_[gpio] & rp1::PAD_OD);
+// Called with the lock held.
+uint32_t SimRp1::status(unsigned gpio) {
+    const seg::Rp1Regs& r = world_->rp1();
+    const uint64_t levels = world_->levels(), latches = world_->latches();
+    const bool sys_rio = (r.ctrl[gpio] & rp1::CTRL_FUNCSEL_MASK) == rp1::FUNCSEL_SYS_RIO;
+    const unsigned bank = rp1::bank_of(gpio);
+    const bool output = sys_rio && ((r.oe[bank] >> (gpio - rp1::kBankBase[bank])) & 1);
+    const bool oe = output && !(r.pads[gpio] & rp1::PAD_OD);
     uint32_t v = 0;
-    if (sys_rio && s.latch) v |= rp1::STATUS_OUTTOPAD;
+    if (sys_rio && ((latches >> gpio) & 1)) v |= rp1::STATUS_OUTTOPAD;
     if (sys_rio && oe) v |= rp1::STATUS_OETOPAD;
-    if (s.level && ((ie_ >> gpio) & 1)) v |= rp1::STATUS_INFROMPAD;
+    if (((levels >> gpio) & 1) && ((r.ie >> gpio) & 1)) v |= rp1::STATUS_INFROMPAD;
     return v;
 }
 

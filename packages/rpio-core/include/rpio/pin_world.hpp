@@ -195,8 +195,9 @@ public:
     void generator_set(const std::string& name, double frequency, double duty);
     std::vector<std::pair<int64_t, int>> led_history(const std::string& name);
     double led_brightness(const std::string& name, int64_t since_ns);  // since_ns < 0: since attach
-    // (t_ns of the pulse's falling edge, pulse width us, degrees) for every pulse that changed
-    // the angle: widths 500-2500 us count as servo pulses; 1000-2000 us map to 0-180 degrees.
+    // (t_ns of the pulse's falling edge, pulse width us, degrees) for every pulse that moved the
+    // servo: widths 500-2500 us count as servo pulses; 1000-2000 us map to 0-180 degrees (clamped
+    // outside), rounded to 0.1; a move of less than 1 degree (its dead band) is not one.
     struct ServoPulse {
         int64_t t_ns;
         double width_us;
@@ -232,6 +233,7 @@ private:
     void unlock();
     void recover_l();
     void attach_l();
+    bool attached_self_l() const;
     void reset_state_l();
     void recompute_masks_l();
     void recompute_nets_l();
@@ -249,7 +251,7 @@ private:
     seg::Part& part_l(const std::string& name);
     void stop_generator_l(seg::Part& p);
     void generator_thread(uint32_t part_id, uint64_t run_id);
-    void join_generators(bool all);
+    void join_generators(uint32_t id);  // 0: every one
     PartInfo info_l(const seg::Part& p);
     std::vector<std::pair<int64_t, int>> led_history_l(const seg::Part& p, int64_t* covered_from);
 
@@ -263,7 +265,7 @@ private:
     uint64_t start_ = 0;
     std::vector<LocalFd> fds_;  // per subscriber slot, used under the board lock
     std::mutex gens_mu_;
-    std::map<uint32_t, std::thread> gens_;  // generator threads of this process, by part id
+    std::map<uint32_t, std::unique_ptr<std::thread>> gens_;  // generator threads of this process, by part id
 };
 
 // A part or wire that does not exist (the binding raises KeyError).

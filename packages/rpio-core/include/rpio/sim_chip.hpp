@@ -1,4 +1,6 @@
 // Simulated chips: a register model (a Bus, so the real drivers run on it) plus the outside world.
+// Every register with state lives in the board's segment (board_segment.hpp), so the processes
+// attached to a shared board see one chip.
 #pragma once
 
 #include <cstdint>
@@ -33,9 +35,13 @@ public:
     std::shared_ptr<SimEventLine> request_events(unsigned gpio, bool rising, bool falling);
 
     PinWorld& world() { return *world_; }
+    const std::shared_ptr<PinWorld>& world_ptr() const { return world_; }
+
+    // The chip model of a board: a SimBcm2835, SimBcm2711 or SimRp1 by the board's kind.
+    static std::shared_ptr<SimChip> for_world(std::shared_ptr<PinWorld> world);
 
 protected:
-    SimChip(std::string kind, unsigned num_gpios, size_t history_capacity);
+    explicit SimChip(std::shared_ptr<PinWorld> world);
 
     std::string kind_;
     std::shared_ptr<PinWorld> world_;
@@ -54,34 +60,29 @@ public:
     bool is_2711() const { return is_2711_; }
 
 protected:
-    SimBcm(std::string kind, bool is_2711, size_t history_capacity);
+    explicit SimBcm(std::shared_ptr<PinWorld> world);
 
 private:
-    static void on_edge(void* ctx, unsigned gpio, int level);
     void write_fsel(unsigned reg, uint32_t value);
     void assert_level_events();
     uint32_t bank_mask(unsigned bank) const { return bank == 0 ? 0xFFFFFFFFu : bank1_mask_; }
 
     bool is_2711_;
     uint32_t bank1_mask_;
-    uint32_t fsel_[6] = {};
-    uint32_t eds_[2] = {}, ren_[2] = {}, fen_[2] = {}, hen_[2] = {}, len_[2] = {};
-    uint32_t aren_[2] = {}, afen_[2] = {};
-    uint32_t pud_ = 0;
-    uint32_t pudclk_[2] = {};
-    uint32_t pup_pdn_[4] = {};
 };
 
 class SimBcm2835 final : public SimBcm {
 public:
-    // kind: "bcm2835", "bcm2836" or "bcm2837" (one GPIO block design).
+    // kind: "bcm2835", "bcm2836" or "bcm2837" (one GPIO block design). A private board.
     explicit SimBcm2835(const std::string& kind = "bcm2835",
                         size_t history_capacity = kDefaultHistoryCapacity);
+    explicit SimBcm2835(std::shared_ptr<PinWorld> world);  // a board of one of those kinds
 };
 
 class SimBcm2711 final : public SimBcm {
 public:
     explicit SimBcm2711(size_t history_capacity = kDefaultHistoryCapacity);
+    explicit SimBcm2711(std::shared_ptr<PinWorld> world);
 };
 
 // RP1 (Pi 5): the 0x30000 window of /dev/gpiomem0 with IO_BANK, SYS_RIO and PADS of the three
@@ -92,6 +93,7 @@ public:
 class SimRp1 final : public SimChip {
 public:
     explicit SimRp1(size_t history_capacity = kDefaultHistoryCapacity);
+    explicit SimRp1(std::shared_ptr<PinWorld> world);
 
     uint32_t read32(size_t off) override;
     void write32(size_t off, uint32_t value) override;
@@ -101,14 +103,7 @@ private:
     void refresh_function(unsigned gpio);
     void write_rio(unsigned bank, uint32_t reg, uint32_t alias, uint32_t value);
     void write_pad(unsigned gpio, uint32_t value);
-    uint32_t status(unsigned gpio) const;
-
-    uint32_t ctrl_[54];
-    uint32_t pads_[54];
-    uint32_t voltage_[3] = {};
-    uint32_t out_[3] = {};
-    uint32_t oe_[3] = {};
-    uint64_t ie_ = 0;  // pad IE bits, indexed by gpio
+    uint32_t status(unsigned gpio);
 };
 
 }  // namespace rpio

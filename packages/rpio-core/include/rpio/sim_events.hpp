@@ -23,10 +23,12 @@ static_assert(sizeof(LineEvent) == 48, "gpio_v2_line_event is 48 bytes");
 constexpr uint32_t kEventRising = 1;
 constexpr uint32_t kEventFalling = 2;
 
-// One line request on one pin. fileno() is the read end of a pipe (blocking, O_CLOEXEC); the
-// model writes into the non-blocking end, and a full pipe drops the event (dropped() counts it;
-// seqno still advances, so readers see the gap as with the kernel). Each request holds one line,
-// so seqno and line_seqno are equal, as the kernel reports them for single-line requests.
+// One line request on one pin. fileno() is the read end of a pipe (blocking, O_CLOEXEC). The line
+// is registered in the board's subscriber table; whichever process changes the pin's level writes
+// the record: this process through its own non-blocking write end, another process through
+// /proc/PID/fd/N opened non-blocking (the same pipe, checked by inode). A full pipe drops the
+// event (dropped() counts it; seqno still advances, so readers see the gap as with the kernel).
+// Each request holds one line, so seqno and line_seqno are equal, as the kernel reports them.
 class SimEventLine {
 public:
     // Throws SystemError if pipe2 fails, std::invalid_argument if neither edge is asked for.
@@ -40,15 +42,12 @@ public:
     bool rising() const { return rising_; }
     bool falling() const { return falling_; }
     bool closed() const { return read_fd_ < 0; }
-    uint64_t dropped() const { return dropped_; }
-    uint32_t seqno() const { return seqno_; }
+    uint64_t dropped() const;
+    uint32_t seqno() const;
     int get_value() const;
 
     // Unregisters from the pin and closes both ends. Idempotent.
     void close();
-
-    // Called by the PinWorld on every level change of the pin.
-    void on_level_change(int64_t t_ns, int level);
 
 private:
     std::shared_ptr<PinWorld> world_;  // keeps the pin world alive as long as the line
@@ -57,8 +56,9 @@ private:
     bool falling_;
     int read_fd_ = -1;
     int write_fd_ = -1;
-    uint32_t seqno_ = 0;
-    uint64_t dropped_ = 0;
+    uint32_t id_ = 0;  // in the board's subscriber table
+    mutable uint32_t seqno_ = 0;  // the last counts read (kept once closed)
+    mutable uint64_t dropped_ = 0;
 };
 
 }  // namespace rpio

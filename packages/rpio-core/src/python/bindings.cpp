@@ -3,6 +3,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -66,12 +68,14 @@ PyStructSequence_Field g_history_fields[] = {
     {const_cast<char*>("gpio"), const_cast<char*>("the pin")},
     {const_cast<char*>("level"), const_cast<char*>("the level it shows from then on, 0 or 1")},
     {const_cast<char*>("floating"), const_cast<char*>("True if nothing drives or pulls it")},
+    {const_cast<char*>("cause"), const_cast<char*>("who changed it: 'pid 4242 output', "
+                                                   "'part doorbell', 'drive pid 4242', 'short'...")},
     {nullptr, nullptr}};
 
 PyStructSequence_Desc g_history_desc = {
     const_cast<char*>("rpio_core.HistoryEntry"),
     const_cast<char*>("One change of a simulated pin's shown level: (t_ns, gpio, level), "
-                      "plus .floating."),
+                      "plus .floating and .cause."),
     g_history_fields, 3};
 
 py::list history_list(const SimChip& chip) {
@@ -84,6 +88,13 @@ py::list history_list(const SimChip& chip) {
         PyStructSequence_SetItem(e, 1, PyLong_FromUnsignedLong(entries[i].gpio));
         PyStructSequence_SetItem(e, 2, PyLong_FromLong(entries[i].level));
         PyStructSequence_SetItem(e, 3, PyBool_FromLong(entries[i].floating));
+        const std::string cause = cause_text(entries[i]);
+        PyObject* text = PyUnicode_FromStringAndSize(cause.data(), static_cast<Py_ssize_t>(cause.size()));
+        if (!text) {
+            Py_DECREF(e);
+            throw py::error_already_set();
+        }
+        PyStructSequence_SetItem(e, 4, text);
         PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), e);
     }
     return out;
@@ -380,11 +391,125 @@ py::dict fastpath_state() {
     return d;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The workbench: shared boards, wires, parts.
+
+py::tuple mask_tuple(uint64_t mask) {
+    py::list out;
+    for (; mask; mask &= mask - 1) out.append(__builtin_ctzll(mask));
+    return py::tuple(out);
+}
+
+uint64_t gpio_mask(const SimChip& c, const py::iterable& gpios) {
+    uint64_t mask = 0;
+    size_t n = 0;
+    for (const py::handle item : gpios) {
+        if (!PyLong_Check(item.ptr()))
+            throw py::type_error("wire(): gpios must be ints, not " +
+                                 std::string(py::str(py::type::handle_of(item).attr("__name__"))));
+        const long g = item.cast<long>();
+        c.validate_gpio(g);
+        if (mask & (uint64_t{1} << g))
+            throw py::value_error("wire(): gpio " + std::to_string(g) + " is given twice");
+        mask |= uint64_t{1} << g;
+        ++n;
+    }
+    if (n < 2) throw py::value_error("a wire joins at least two pins");
+    return mask;
+}
+
+const char* part_kind_text(seg::PartKind k) {
+    switch (k) {
+        case seg::PartKind::Button: return "button";
+        case seg::PartKind::Led: return "led";
+        case seg::PartKind::Servo: return "servo";
+        case seg::PartKind::Generator: return "generator";
+        default: return "?";
+    }
+}
+
+seg::PartKind parse_part_kind(const std::string& kind) {
+    if (kind == "button") return seg::PartKind::Button;
+    if (kind == "led") return seg::PartKind::Led;
+    if (kind == "servo") return seg::PartKind::Servo;
+    if (kind == "generator") return seg::PartKind::Generator;
+    throw py::value_error("unknown part kind '" + kind + "'; expected button, led, servo or generator");
+}
+
+py::dict part_dict(const PartInfo& p) {
+    py::dict d;
+    d["id"] = p.id;
+    d["kind"] = part_kind_text(p.kind);
+    d["name"] = p.name;
+    d["gpio"] = p.gpio;
+    d["active_low"] = p.active_low;
+    d["drive"] = p.drive < 0 ? py::object(py::none()) : py::object(py::int_(p.drive));
+    d["created_ns"] = p.created_ns;
+    switch (p.kind) {
+        case seg::PartKind::Button: d["pressed"] = p.pressed; break;
+        case seg::PartKind::Led: d["on"] = p.on; break;
+        case seg::PartKind::Generator:
+            d["frequency"] = p.frequency;
+            d["duty"] = p.duty;
+            d["running"] = p.running;
+            d["pid"] = p.running ? py::object(py::int_(p.owner_pid)) : py::object(py::none());
+            break;
+        default: break;
+    }
+    return d;
+}
+
+py::dict listing_dict(const BoardListing& b) {
+    py::dict d;
+    d["name"] = b.name;
+    d["kind"] = b.kind.empty() ? py::object(py::none()) : py::object(py::str(b.kind));
+    d["model"] = b.model;
+    d["pids"] = b.pids;
+    d["dead_pids"] = b.dead_pids;
+    d["created_ns"] = b.created_ns;
+    d["compatible"] = b.compatible;
+    return d;
+}
+
+std::shared_ptr<SimChip> open_board(const std::string& name, const py::object& kind,
+                                    const std::string& model, long long history_capacity,
+                                    bool create) {
+    const uint32_t k = kind.is_none() ? 0 : static_cast<uint32_t>(parse_chip_kind(kind.cast<std::string>()));
+    if (model.size() >= seg::kModelLen) throw py::value_error("model names have at most 31 characters");
+    const size_t cap = to_capacity(history_capacity);
+    std::shared_ptr<PinWorld> world;
+    {
+        py::gil_scoped_release release;  // may wait for another process that is making the board
+        world = PinWorld::open_shared(name, k, model, cap, create);
+    }
+    return SimChip::for_world(std::move(world));
+}
+
+// Shorts and recoveries go to logging.getLogger("rpio_core.sim"). Called outside any board lock,
+// possibly from a thread without the GIL.
+void python_log(int level, const std::string& message) {
+    if (!Py_IsInitialized()) return;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (Py_IsFinalizing()) return;
+#else
+    if (_Py_IsFinalizing()) return;
+#endif
+    py::gil_scoped_acquire gil;
+    try {
+        py::module_::import("logging").attr("getLogger")("rpio_core.sim").attr("log")(level, message);
+    } catch (py::error_already_set& e) {
+        e.discard_as_unraisable("rpio_core.sim logging");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 void translate_system_error(std::exception_ptr p) {
     try {
         if (p) std::rethrow_exception(p);
+    } catch (const NotFound& e) {
+        PyErr_SetString(PyExc_KeyError, e.what());
     } catch (const SystemError& e) {
         // OSError(errno, text, filename) is constructed as the matching subclass
         // (PermissionError for EACCES, FileNotFoundError for ENOENT, ...).
@@ -532,7 +657,101 @@ PYBIND11_MODULE(_core, m) {
             c.validate_gpio(gpio);
             return c.request_events(static_cast<unsigned>(gpio), rising, falling);
         }, "gpio"_a, "rising"_a = true, "falling"_a = true)
-        .def("__repr__", [](const SimChip& c) { return "<simulated " + c.kind() + ">"; });
+        .def("__repr__", [](const SimChip& c) {
+            const PinWorld& w = const_cast<SimChip&>(c).world();
+            return "<simulated " + c.kind() + (w.shared() ? " board '" + w.name() + "'" : std::string()) + ">";
+        })
+        // ---- the board: shared or private
+        .def_property_readonly("board_name", [](SimChip& c) -> py::object {
+            return c.world().shared() ? py::object(py::str(c.world().name())) : py::object(py::none());
+        }, "The shared board's name, None for a private board.")
+        .def_property_readonly("model", [](SimChip& c) { return c.world().model(); },
+                               "What the board models, as its creator named it (a revision code).")
+        .def("attached_pids", [](SimChip& c) { return c.world().attached_pids(); },
+             "The processes attached to the board.")
+        .def_property_readonly("resets", [](SimChip& c) { return c.world().resets(); })
+        .def_property_readonly("history_allocation", [](SimChip& c) { return c.world().history_allocation(); },
+                               "The most history_capacity can be (fixed when the board was made).")
+        .def("_hold_lock", [](SimChip& c, int notify_fd, double seconds) {
+            // For crash-recovery tests: takes the board lock, writes "locked\n" to notify_fd, then
+            // keeps the lock for `seconds` (a test kills the process meanwhile).
+            PinWorld::Guard g(c.world());
+            static const char text[] = "locked\n";
+            if (::write(notify_fd, text, sizeof text - 1) != static_cast<ssize_t>(sizeof text - 1))
+                throw SystemError(errno, "notify_fd", "write");
+            ::usleep(static_cast<useconds_t>(seconds * 1e6));
+        }, "notify_fd"_a, "seconds"_a, py::call_guard<py::gil_scoped_release>())
+        .def("reset", [](SimChip& c) { c.world().reset(); }, py::call_guard<py::gil_scoped_release>(),
+             "Back to the chip's reset state: wires and parts removed, history cleared.")
+        .def("detach", [](SimChip& c) { c.world().detach(); }, py::call_guard<py::gil_scoped_release>(),
+             "Leave the board (this process's event lines and generators go). Idempotent.")
+        // ---- wires
+        .def("wire", [](SimChip& c, const py::iterable& gpios) { return c.world().add_wire(gpio_mask(c, gpios)); },
+             "gpios"_a, "Join two or more pins into one net; returns the wire's id.")
+        .def("unwire", [](SimChip& c, uint32_t id) { c.world().remove_wire(id); }, "wire_id"_a,
+             "Remove a wire (KeyError if there is none with that id).")
+        .def("wires", [](SimChip& c) {
+            py::list out;
+            for (const WireInfo& w : c.world().wires()) out.append(py::make_tuple(w.id, mask_tuple(w.mask)));
+            return out;
+        }, "[(wire_id, (gpio, ...)), ...]")
+        .def("net", [](SimChip& c, long gpio) {
+            c.validate_gpio(gpio);
+            return mask_tuple(c.world().net_of(static_cast<unsigned>(gpio)));
+        }, "gpio"_a, "Every pin joined to this one by wires, itself included.")
+        .def("shorted", [](SimChip& c) { return mask_tuple(c.world().shorted()); },
+             "The pins of nets in a short right now.")
+        // ---- parts
+        .def("add_part", [](SimChip& c, const std::string& kind, const std::string& name, long gpio,
+                            bool active_low, double frequency, double duty) {
+            c.validate_gpio(gpio);
+            PartSpec spec;
+            spec.kind = parse_part_kind(kind);
+            spec.name = name;
+            spec.gpio = static_cast<unsigned>(gpio);
+            spec.active_low = active_low;
+            spec.frequency = frequency;
+            spec.duty = duty;
+            return c.world().add_part(spec);
+        }, "kind"_a, "name"_a, "gpio"_a, py::kw_only(), "active_low"_a = false, "frequency"_a = 0.0,
+           "duty"_a = 0.5, "Attach a part ('button', 'led', 'servo', 'generator'); returns its id.")
+        .def("remove_part", [](SimChip& c, const std::string& name) { c.world().remove_part(name); },
+             "name"_a, py::call_guard<py::gil_scoped_release>())
+        .def("parts", [](SimChip& c) {
+            py::list out;
+            for (const PartInfo& p : c.world().parts()) out.append(part_dict(p));
+            return out;
+        }, "Every part on the board, as dicts.")
+        .def("part", [](SimChip& c, const std::string& name) { return part_dict(c.world().part(name)); },
+             "name"_a, "One part as a dict (KeyError if there is none of that name).")
+        .def("button_set", [](SimChip& c, const std::string& name, bool pressed) {
+            c.world().button_set(name, pressed);
+        }, "name"_a, "pressed"_a)
+        .def("button_bounce", [](SimChip& c, const std::string& name, bool pressed, unsigned n, double ms) {
+            c.world().button_bounce(name, pressed, n, ms);
+        }, "name"_a, "pressed"_a, "n"_a, "ms"_a, py::call_guard<py::gil_scoped_release>(),
+           "Press or release with n bounces over ms milliseconds (2n+1 transitions), in real time.")
+        .def("generator_start", [](SimChip& c, const std::string& name) { c.world().generator_start(name); },
+             "name"_a, py::call_guard<py::gil_scoped_release>())
+        .def("generator_stop", [](SimChip& c, const std::string& name) { c.world().generator_stop(name); },
+             "name"_a, py::call_guard<py::gil_scoped_release>())
+        .def("generator_set", [](SimChip& c, const std::string& name, double frequency, double duty) {
+            c.world().generator_set(name, frequency, duty);
+        }, "name"_a, "frequency"_a, "duty"_a)
+        .def("led_history", [](SimChip& c, const std::string& name) {
+            py::list out;
+            for (const auto& p : c.world().led_history(name)) out.append(py::make_tuple(p.first, p.second != 0));
+            return out;
+        }, "name"_a, "[(t_ns, on), ...] from when the LED was attached.")
+        .def("led_brightness", [](SimChip& c, const std::string& name, const py::object& since_ns) {
+            return c.world().led_brightness(name, since_ns.is_none() ? -1 : since_ns.cast<int64_t>());
+        }, "name"_a, "since_ns"_a = py::none(), "Mean on-time fraction, 0 to 1.")
+        .def("servo_pulses", [](SimChip& c, const std::string& name) {
+            py::list out;
+            for (const auto& p : c.world().servo_angles(name))
+                out.append(py::make_tuple(p.t_ns, p.width_us, p.degrees));
+            return out;
+        }, "name"_a, "[(t_ns, width_us, degrees), ...] for each pulse that changed the angle.");
 
     g_simchip_class = sim_chip_class.ptr();
     g_simchip_factory = py::cpp_function(&make_sim_chip, py::name("SimChip"), "kind"_a,
@@ -555,6 +774,26 @@ PYBIND11_MODULE(_core, m) {
         .def(py::init([](long long history_capacity) {
             return std::make_shared<SimRp1>(to_capacity(history_capacity));
         }), "history_capacity"_a = static_cast<long long>(kDefaultHistoryCapacity));
+
+    m.def("open_board", &open_board, "name"_a, "kind"_a = py::none(), py::kw_only(), "model"_a = "",
+          "history_capacity"_a = static_cast<long long>(kDefaultHistoryCapacity), "create"_a = true,
+          "Attach to the shared board `name` (made in the reset state of `kind` if it does not exist).");
+    m.def("list_boards", [] {
+        py::list out;
+        for (const BoardListing& b : PinWorld::list_shared()) out.append(listing_dict(b));
+        return out;
+    }, "This user's shared boards, as dicts.");
+    m.def("reset_board", [](const std::string& name) {
+        py::gil_scoped_release release;
+        return PinWorld::reset_shared(name);
+    }, "name"_a, "Reset a shared board in place (processes attached) or remove it (none); False if none.");
+    m.def("board_segment_path", &PinWorld::segment_path, "name"_a,
+          "The POSIX shared-memory name of a shared board.");
+    m.def("_shutdown", [] {
+        py::gil_scoped_release release;
+        PinWorld::shutdown_all();
+    }, "Stop this process's generators and detach from every board (run at exit).");
+    set_log_hook(&python_log);
 
     // ---- drivers
     py::class_<Driver, std::shared_ptr<Driver>>(m, "Driver",

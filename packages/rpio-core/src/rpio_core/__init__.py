@@ -9,6 +9,7 @@ have the real side effects. ``fast_output``/``fast_input`` are the hot path of `
 
 from __future__ import annotations
 
+import atexit
 from typing import TYPE_CHECKING
 
 from ._core import (  # benchmark baselines (bench/io.py)
@@ -48,7 +49,12 @@ from ._core import (  # benchmark baselines (bench/io.py)
     fastpath_set_direction,
     fastpath_state,
     function_name,
+    list_boards,
+    open_board,
+    reset_board,
 )
+from ._core import _shutdown as _shutdown
+from ._core import board_segment_path as board_segment_path
 from ._core import (
     _bench_fastcall_noop2 as _bench_fastcall_noop2,  # baselines for bench/io.py
 )
@@ -100,7 +106,10 @@ __all__ = [
     "fastpath_set_direction",
     "fastpath_state",
     "function_name",
+    "list_boards",
     "make_driver",
+    "open_board",
+    "reset_board",
     "sim_chip",
 ]
 
@@ -129,6 +138,12 @@ def make_driver(chip_kind: str, bus: Bus) -> Driver:
 def sim_chip(chip_kind: str, *, history_capacity: int = 65536) -> SimChip:
     """A fresh simulated chip of ``chip_kind`` in its reset state (same as ``SimChip(chip_kind)``)."""
     return SimChip(_check_kind(chip_kind), history_capacity=history_capacity)
+
+
+# A generator runs in a thread of the process that started it: it stops when that process ends.
+# On a normal exit this detaches from every board first (this process's event lines and
+# generators leave the shared boards at once); after a crash the next process to attach cleans up.
+atexit.register(_shutdown)
 
 
 def __getattr__(name: str) -> object:
