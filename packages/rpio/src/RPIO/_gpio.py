@@ -410,7 +410,8 @@ class PinInfo(NamedTuple):
     pull: Optional[int]  # PUD_OFF/PUD_UP/PUD_DOWN, or None where neither chip nor we know
 
 
-def _function_name(function: int) -> str:
+def function_name(function: int) -> str:
+    """'IN', 'OUT', 'ALT0'..'ALT8' or 'NONE' for an rpio_core function code (RPIO's names)."""
     if function == rpio_core.INPUT:
         return "IN"
     if function == rpio_core.OUTPUT:
@@ -428,7 +429,7 @@ def pin_info(gpio_id: int) -> PinInfo:
     if rpio_core.ALT0 <= function < rpio_core.NONE:
         signal = boards.alt_function_name(_state.board.info.chip, gpio, function - rpio_core.ALT0)
     level = HIGH if _state.driver.read(gpio) else LOW
-    return PinInfo(gpio, _function_name(function), signal, level, _pull_of(gpio))
+    return PinInfo(gpio, function_name(function), signal, level, _pull_of(gpio))
 
 
 def alt_functions(gpio_id: int) -> dict:

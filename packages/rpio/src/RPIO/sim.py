@@ -30,7 +30,7 @@ from rpio_core import boards
 
 from . import _backend
 from ._constants import PUD_DOWN, PUD_OFF, PUD_UP
-from ._gpio import _state
+from ._gpio import _state, function_name
 
 _PULLS = {rpio_core.PULL_OFF: PUD_OFF, rpio_core.PULL_DOWN: PUD_DOWN, rpio_core.PULL_UP: PUD_UP}
 
@@ -224,16 +224,6 @@ def clear_history() -> None:
     chip().clear_history()
 
 
-def _function_name(function: int) -> str:
-    if function == rpio_core.INPUT:
-        return "IN"
-    if function == rpio_core.OUTPUT:
-        return "OUT"
-    if function == rpio_core.NONE:
-        return "NONE"
-    return f"ALT{function - rpio_core.ALT0}"
-
-
 def pin_states() -> List[PinView]:
     """Every pin of the chip, by BCM gpio: function, ALT signal, level, pull, drive, floating."""
     model = chip()
@@ -244,7 +234,7 @@ def pin_states() -> List[PinView]:
         signal = None
         if rpio_core.ALT0 <= state.function < rpio_core.NONE:
             signal = boards.alt_function_name(kind, gpio, state.function - rpio_core.ALT0) or None
-        out.append(PinView(gpio, _function_name(state.function), signal, state.level,
+        out.append(PinView(gpio, function_name(state.function), signal, state.level,
                            _PULLS.get(state.pull), state.drive, state.floating))
     return out
 
