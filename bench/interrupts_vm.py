@@ -42,8 +42,8 @@ if os.path.isdir(os.path.join(ROOT, "packages", "rpio-interrupts", "src")):
     except ImportError:
         sys.path.insert(0, os.path.join(ROOT, "packages", "rpio-interrupts", "src"))
 
-import gpiosim
-from rpio_interrupts import Interruptor, uapi
+import gpiosim  # noqa: E402 - found through the path set up just above
+from rpio_interrupts import Interruptor, uapi  # noqa: E402
 
 LINE = 17
 SUBJECTS = ("uapi", "rpio", "gpiod")

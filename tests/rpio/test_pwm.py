@@ -1,7 +1,6 @@
 """RPIO.PWM as RPIO 0.10's module and as RPi.GPIO's class, on the simulated board."""
 
 import re
-import threading
 import time
 
 import pytest

@@ -5,7 +5,6 @@ carry RPIO 0.10's exception names, so both `except` styles work.
 """
 
 import re
-import warnings
 
 import pytest
 

@@ -37,7 +37,8 @@ _DC_MSG = "dutycycle must have a value from 0.0 to 100.0"
 
 def _real(value) -> float:
     """float(value) with C's PyFloat_AsDouble errors: a str is a TypeError, not a ValueError."""
-    if isinstance(value, (str, bytes, bytearray)) or not hasattr(type(value), "__float__") and not hasattr(type(value), "__index__"):
+    kind = type(value)
+    if isinstance(value, (str, bytes, bytearray)) or not (hasattr(kind, "__float__") or hasattr(kind, "__index__")):
         raise TypeError(f"must be real number, not {type(value).__name__}")
     return float(value)
 
@@ -208,7 +209,7 @@ def make_pwm_class(check_output: Callable[[object], int], write: Callable[[int, 
                    to_gpio: Optional[Callable[[object], int]] = None, name: str = "PWM"):
     """Returns a subclassable class ``PWM(channel, frequency, /)`` with RPi.GPIO's behaviour."""
     choose = choose_engine or default_engine
-    live: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
+    live: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
     lock = threading.RLock()
 
     def claim(gpio: int, obj) -> None:

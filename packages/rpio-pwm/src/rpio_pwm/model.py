@@ -27,7 +27,7 @@ TICKS_PER_US = _pwm.TICKS_PER_US
 class SimBoard:
     """A view of one SimSoc in microseconds."""
 
-    def __init__(self, sim: "_pwm.SimSoc", sync=None):
+    def __init__(self, sim: _pwm.SimSoc, sync=None):
         self.sim = sim
         self._sync = sync or (lambda: None)
 

@@ -39,7 +39,7 @@ def edges_of(period: int, runs: Sequence[Tuple[int, int]]) -> Tuple[List[Tuple[i
 
     points = sorted({s % period for s, _ in runs} | {e % period for _, e in runs})
     edges = []
-    for i, p in enumerate(points):
+    for p in points:
         before = high(p - 1) if period > 1 else 1 - high(p)
         lv = high(p)
         if lv != before:

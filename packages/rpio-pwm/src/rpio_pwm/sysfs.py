@@ -55,7 +55,7 @@ class SysfsPwmChip:
             self.npwm = int(f.read().strip())
 
     @classmethod
-    def find(cls, root: str = "/sys/class/pwm", *, pi5: bool = True, **kw) -> Optional["SysfsPwmChip"]:
+    def find(cls, root: str = "/sys/class/pwm", *, pi5: bool = True, **kw) -> Optional[SysfsPwmChip]:
         device = PI5_DEVICE if pi5 else LEGACY_DEVICE
         path = find_chip(root, [device])
         if path is None:

@@ -26,7 +26,7 @@ _BIAS_TO_PUD = {"pull-up": PUD_UP, "pull-down": PUD_DOWN, "disabled": PUD_OFF}
 class _SimLine:
     """A line of the simulated chip, held like a kernel line request (one holder per pin)."""
 
-    def __init__(self, provider: "SimLineProvider", gpio: int, line):
+    def __init__(self, provider: SimLineProvider, gpio: int, line):
         self._provider, self.gpio, self._line = provider, gpio, line
 
     def fileno(self) -> int:
