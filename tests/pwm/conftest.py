@@ -30,26 +30,3 @@ def ctrl(sim):
     c = _pwm.Controller(sim)
     yield c
     c.cleanup()
-
-
-def us(t):
-    """microseconds -> model ticks"""
-    return round(t * TICKS)
-
-
-def pulses(sim, gpio, since_ticks=0):
-    """Completed high pulses of a pin as (start_ticks, width_ticks)."""
-    out, rise = [], None
-    for t, g, lv in sim.transitions():
-        if g != gpio or t < since_ticks:
-            continue
-        if lv:
-            rise = t
-        elif rise is not None:
-            out.append((rise, t - rise))
-            rise = None
-    return out
-
-
-def first_cb(ctrl, ch):
-    return ctrl.ring_info(ch)["first_cb_bus"]

@@ -3,7 +3,7 @@
 import random
 
 import pytest
-from conftest import first_cb, pulses, us
+from pwm_helpers import first_cb, pulses, us
 
 
 def start(sim, ctrl, ch, subcycle, incr=None):
