@@ -9,5 +9,5 @@ SERIAL, SPI, I2C, HARD_PWM = 40, 41, 42, 43
 UNKNOWN = -1
 
 # RPIO 0.10 reported ALT0 as 4 through gpio_function(); RPIO 2 keeps RPi.GPIO's codes there and
-# offers the full ALT view through gpio_function_name()/alt_functions() instead (docs/compat.md).
+# offers the full ALT view through pin_info()/alt_functions() instead (docs/compat.md).
 ALT0 = 4

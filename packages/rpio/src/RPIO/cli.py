@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rpio",
         description="Inspect and set the GPIOs of a Raspberry Pi (or of RPIO's simulated board). "
         "GPIO ids are BCM numbers: ID[,ID...] or A-B.",
+        epilog="Subcommands: `rpio sim ...` (the simulated board as a workbench: serve a live "
+        "board page, list/reset shared boards, press parts, drive pins, record and replay VCD) "
+        "and `rpio pinout` (the header as a picture); `rpio sim -h`, `rpio pinout -h` for more.",
     )
     parser.add_argument("-i", "--inspect", metavar="IDS", help="show function and level of GPIOs")
     parser.add_argument(

@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--watch", action="store_true",
                         help="show each GPIO's function, level and pull, redrawn live")
     parser.add_argument("--sim", metavar="NAME",
-                        help="watch the shared simulated board NAME (default: $RPIO_SIM_SHARED)")
+                        help="the shared simulated board NAME (as RPIO_SIM_SHARED=NAME does)")
     parser.add_argument("--interval", type=float, default=0.2, metavar="S",
                         help="with --watch: seconds between looks (default 0.2)")
     parser.add_argument("--count", type=int, metavar="N",
@@ -100,15 +100,17 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
     if args.interval <= 0:
         parser.error("--interval must be positive")
     try:
-        if args.sim or (args.watch and os.environ.get("RPIO_SIM_SHARED")):
-            wb.attach_shared(args.sim or os.environ["RPIO_SIM_SHARED"])
+        if args.sim:
+            wb.attach_shared(args.sim)
+        if not args.watch:  # the picture of this board's model: no register is read for it
+            from ._gpio import _state
+
+            out.write(render(wb.layout_for(_state.board.info), color=color))
+            return 0
         source = wb.current_source(allow_writes=False)
     except (RuntimeError, ValueError, OSError) as error:
         sys.stderr.write(f"rpio pinout: {error}\n")
         return EXIT_ERROR
-    if not args.watch:
-        out.write(render(source.layout, color=color))
-        return 0
     try:
         _watch(source, out, color, args.interval, args.count)
     except KeyboardInterrupt:

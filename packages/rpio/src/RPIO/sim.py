@@ -467,6 +467,22 @@ def part(name: str) -> Part:
     return _PART_CLASSES[info["kind"]]._existing(model, name, info["gpio"])
 
 
+def export_vcd(path, **options):
+    """Write this board's history as a VCD file (PulseView, GTKWave); options as
+    :func:`RPIO.workbench.vcd.export_vcd` (gpios, since_ns, timescale, names)."""
+    from .workbench.vcd import export_vcd as write
+
+    return write(path, **options)
+
+
+def replay_vcd(path, scale: float = 1.0, **options):
+    """Play a VCD file onto this board's pins, timing kept (scale=2.0: twice as slow); options
+    as :func:`RPIO.workbench.vcd.replay_vcd` (channels, wait)."""
+    from .workbench.vcd import replay_vcd as play
+
+    return play(path, scale, **options)
+
+
 __all__ = [
     "BoardListing",
     "Button",
@@ -482,6 +498,7 @@ __all__ = [
     "chip",
     "clear_history",
     "drive",
+    "export_vcd",
     "history",
     "is_simulated",
     "level",
@@ -491,6 +508,7 @@ __all__ = [
     "parts",
     "pin_states",
     "release",
+    "replay_vcd",
     "reset_board",
     "shorted",
     "use_board",

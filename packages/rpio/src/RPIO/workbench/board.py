@@ -18,12 +18,17 @@ GPIOs are BCM numbers here, whatever numbering mode a script chose.
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import rpio_core
 from rpio_core import boards
+
+from .._gpio import function_name  # 'IN', 'OUT', 'ALT0'..'ALT8', 'NONE': RPIO's one mapping
+
+log = logging.getLogger("RPIO.workbench")
 
 PULL_NAMES = {rpio_core.PULL_OFF: "off", rpio_core.PULL_DOWN: "down", rpio_core.PULL_UP: "up"}
 
@@ -36,17 +41,6 @@ PART_ACTIONS = {
 
 class ReadOnlyError(PermissionError):
     """A write was asked of a board that is watched read-only (a real Pi without --allow-writes)."""
-
-
-def function_name(function: int) -> str:
-    """'IN', 'OUT', 'ALT0'..'ALT8' or 'NONE' for rpio_core's function code."""
-    if function == rpio_core.INPUT:
-        return "IN"
-    if function == rpio_core.OUTPUT:
-        return "OUT"
-    if function == rpio_core.NONE:
-        return "NONE"
-    return f"ALT{function - rpio_core.ALT0}"
 
 
 def signal_name(chip: str, gpio: int, function: int) -> Optional[str]:
@@ -74,7 +68,7 @@ class Pin:
     gpio: Optional[int]
 
     def as_dict(self) -> Dict[str, Any]:
-        return asdict(self)
+        return {"number": self.number, "name": self.name, "kind": self.kind, "gpio": self.gpio}
 
 
 @dataclass(frozen=True)
@@ -162,7 +156,9 @@ class PinState:
     floating: bool = False  # simulated board: nothing decides the level (it reads 0)
 
     def as_dict(self) -> Dict[str, Any]:
-        return asdict(self)
+        return {"gpio": self.gpio, "function": self.function, "signal": self.signal,
+                "level": self.level, "pull": self.pull, "drive": self.drive,
+                "floating": self.floating}
 
 
 @dataclass(frozen=True)
@@ -200,7 +196,7 @@ class Edge:
     cause: Optional[str] = None
 
     def as_dict(self) -> Dict[str, Any]:
-        return asdict(self)
+        return {"t_ns": self.t_ns, "gpio": self.gpio, "level": self.level, "cause": self.cause}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,6 +241,8 @@ class Source:
     # -- writing -----------------------------------------------------------------------------
     def _check_writable(self) -> None:
         if not self.writable:
+            if self.simulated:
+                raise ReadOnlyError("this board is watched read-only (--read-only)")
             raise ReadOnlyError(
                 "this board is watched read-only: on a Raspberry Pi start the server with "
                 "--allow-writes to change pins from the page"
@@ -350,22 +348,24 @@ class SimSource(Source):
         if limit <= 0:
             return []
         entries = self.chip().history()[-limit:]
-        return [Edge(e[0], e[1], e[2], getattr(e, "cause", None)) for e in entries]
+        return [Edge(e[0], e[1], e[2], getattr(e, "cause", None) or None) for e in entries]
+
+    def with_causes(self, edges: Sequence[Edge]) -> List[Edge]:
+        """The edges with their causes ("pid 4242 output", "part doorbell"...) from the history."""
+        tail = self.chip().history()[-(len(edges) + 256):]
+        causes = {(e[0], e[1]): getattr(e, "cause", None) or None for e in tail}
+        return [Edge(e.t_ns, e.gpio, e.level, causes.get((e.t_ns, e.gpio))) for e in edges]
 
     def open_edge_lines(self, gpios: Sequence[int]) -> list:
-        chip = self.chip()
-        lines = []
-        for gpio in gpios:
-            line = chip.request_events(gpio, True, True)
-            os.set_blocking(line.fileno(), False)
-            lines.append(line)
-        return lines
+        return open_edge_lines(self.chip(), gpios, "the board page")
 
     def drive(self, gpio: int, level: Optional[int]) -> None:
+        self._check_writable()
         gpio, level = _check_gpio(self.layout, gpio), _check_level(level)
         self.chip().drive(gpio, level)
 
     def part_action(self, name: str, action: str) -> None:
+        self._check_writable()
         finder = getattr(self._sim, "part", None)
         if finder is None:
             raise LookupError("this RPIO's simulated board has no parts")
@@ -376,6 +376,25 @@ class SimSource(Source):
             raise ValueError(f"part {name!r} ({kind}) cannot {action!r}"
                              + (f": it can {', '.join(allowed)}" if allowed else ""))
         getattr(part, action)()
+
+
+def open_edge_lines(chip, gpios: Sequence[int], who: str) -> list:
+    """Non-blocking event lines of a simulated chip, one per gpio. A line the board refuses (its
+    table of subscribers is shared by every process and bounded) is left out, said once: that
+    pin's state is still polled, only its edges between two looks go unseen."""
+    lines, refused = [], []
+    for gpio in gpios:
+        try:
+            line = chip.request_events(gpio, True, True)
+        except (OSError, RuntimeError, ValueError) as error:
+            refused.append((gpio, error))
+            continue
+        os.set_blocking(line.fileno(), False)
+        lines.append(line)
+    if refused:
+        log.warning("%s: no edge line for GPIO %s (%s): polling instead", who,
+                    ", ".join(str(gpio) for gpio, _ in refused), refused[0][1])
+    return lines
 
 
 class HardwareSource(Source):
@@ -421,6 +440,35 @@ class HardwareSource(Source):
         self._driver.write(gpio, level)
 
 
+def shared_boards_available() -> bool:
+    """Whether this RPIO's simulated board can be shared between processes."""
+    import inspect
+
+    from .. import sim
+
+    try:
+        return "shared" in inspect.signature(sim.use_board).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return False
+
+
+def attach_shared(name: str, model: Optional[str] = None):
+    """Make this process drive the shared simulated board ``name`` (created if it is new).
+
+    ``model`` is the model of a board that does not exist yet (RPIO's default otherwise).
+    """
+    from .. import sim
+
+    if not shared_boards_available():
+        raise RuntimeError(
+            "this RPIO's simulated board is private to each process: it cannot attach to the "
+            f"shared board {name!r} (RPIO.sim.use_board has no shared=...)"
+        )
+    if model is None:
+        return sim.use_board(shared=name)
+    return sim.use_board(model, shared=name)
+
+
 def current_source(allow_writes: bool = False) -> Source:
     """The board ``import RPIO`` drives here: the simulated one, or this Pi's registers."""
     from .._gpio import _state
@@ -445,5 +493,6 @@ __all__ = [
     "current_source",
     "function_name",
     "layout_for",
+    "open_edge_lines",
     "signal_name",
 ]

@@ -33,6 +33,7 @@ RPIO.workbench.pytest_plugin``.
 
 from __future__ import annotations
 
+import collections.abc
 import os
 import re
 import select
@@ -45,7 +46,7 @@ DEFAULT_MODEL = "c03111"
 _REPORT_LINES = 40
 
 
-class Trace(Sequence):
+class Trace(collections.abc.Sequence):
     """One pin's level changes: ``(t, level)`` pairs, t in seconds since the board was made.
 
     ``trace == [(0.01, 1), ...]`` compares the pairs exactly; for timing use ``pytest.approx``
@@ -106,7 +107,7 @@ class Trace(Sequence):
         cells = []
         index = 0
         for cell in range(width):
-            t = end * cell / width
+            t = end * (cell + 1) / width  # the level at the end of each cell
             while index < len(self._changes) and self._changes[index][0] <= t:
                 level = self._changes[index][1]
                 index += 1

@@ -54,6 +54,7 @@ log = logging.getLogger("RPIO.workbench")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 MAX_BODY = 4096
+MAX_STREAMS = 32  # pages following the board at once (each holds a thread)
 _ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -107,18 +108,36 @@ class Hub:
             self._cond.notify_all()
 
     def publish(self, pins: Dict[int, Dict[str, Any]], parts: Optional[List[Dict[str, Any]]],
-                edges: List[Dict[str, Any]]) -> int:
+                edges: List[Dict[str, Any]], skipped: int = 0) -> int:
         with self._cond:
             self.pins.update(pins)
             if parts is not None:
                 self.parts = list(parts)
-            self.edges.extend(edges)
+            self.edges.extend(dict(edge) for edge in edges)  # patched with causes later
             self.version += 1
             update: Dict[str, Any] = {"v": self.version, "now_ns": time.monotonic_ns(),
                                       "pins": {str(gpio): pin for gpio, pin in pins.items()},
                                       "edges": edges}
             if parts is not None:
                 update["parts"] = parts
+            if skipped:
+                update["skipped"] = skipped  # edges left out of a burst (the newest are sent)
+            self._log.append((self.version, update))
+            self._cond.notify_all()
+            return self.version
+
+    def patch_causes(self, causes: List[Dict[str, Any]]) -> int:
+        """Causes found for edges published before: ({t_ns, gpio, level, cause}, ...)."""
+        with self._cond:
+            known = {(c["t_ns"], c["gpio"]): c["cause"] for c in causes}
+            for edge in self.edges:
+                cause = known.get((edge["t_ns"], edge["gpio"]))
+                if cause is not None:
+                    edge["cause"] = cause
+            self.version += 1
+            update = {"v": self.version, "now_ns": time.monotonic_ns(), "pins": {}, "edges": [],
+                      "causes": [{"t_ns": c["t_ns"], "gpio": c["gpio"], "cause": c["cause"]}
+                                 for c in causes]}
             self._log.append((self.version, update))
             self._cond.notify_all()
             return self.version
@@ -158,14 +177,77 @@ class Hub:
 # ---------------------------------------------------------------------------------------------
 
 
+class CauseFinder(threading.Thread):
+    """Finds who made each published edge ("pid 4242 output", "part doorbell") in the board's
+    history, off the watcher's path, and sends the causes as a later update.
+
+    The history ring is copied whole to read its tail: up to ~25 ms when full. So edges are
+    published first and their causes follow; a costly read is followed by a pause 20 times as
+    long, and edges that wait for it meanwhile (the newest ``limit``) are looked up together.
+    """
+
+    def __init__(self, source: Source, hub: Hub, limit: int = 200):
+        super().__init__(name="rpio-board-causes", daemon=True)
+        self.source, self.hub, self.limit = source, hub, limit
+        self._pending: Deque[Edge] = collections.deque(maxlen=limit)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._not_before = 0.0
+
+    def add(self, edges: List[Edge]) -> None:
+        with self._lock:
+            self._pending.extend(edges)
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+
+    def run(self) -> None:
+        while not self._stopping:
+            self._wake.wait()
+            pause = self._not_before - time.monotonic()
+            if pause > 0:
+                time.sleep(min(pause, 1.0))  # bounded: a stop is seen within a second
+                continue
+            self._wake.clear()
+            time.sleep(0.002)  # the pages' threads send the edges first (they share the GIL)
+            with self._lock:
+                edges = list(self._pending)
+                self._pending.clear()
+            if not edges or self._stopping:
+                continue
+            started = time.monotonic()
+            try:
+                found = self.source.with_causes(edges)
+            except Exception as error:  # the board went away: nothing to say about these edges
+                log.debug("causes of %d edges: %s", len(edges), error)
+                continue
+            cost = time.monotonic() - started
+            self._not_before = started + cost * 20 if cost > 0.002 else 0.0
+            causes = [edge.as_dict() for edge in found if edge.cause]
+            if causes:
+                self.hub.patch_causes(causes)
+
+
 class Watcher(threading.Thread):
-    """Wakes on edge records (simulated board) or every ``poll_interval`` seconds, diffs, publishes."""
+    """Wakes on edge records (simulated board) or every ``poll_interval`` seconds, diffs, publishes.
+
+    An edge after a quiet spell is published at once; a burst (a generator at kHz) is gathered
+    into one update per ``min_interval`` with at most ``timeline`` edges (the newest; the update
+    says how many it skipped), so neither the watcher nor the page drowns.
+    """
 
     def __init__(self, source: Source, hub: Hub, *, poll_interval: float = 0.05,
-                 timeline: int = 200):
+                 timeline: int = 200, min_interval: float = 0.005):
         super().__init__(name="rpio-board-watcher", daemon=True)
         self.source, self.hub = source, hub
         self.poll_interval, self.timeline = poll_interval, timeline
+        self.min_interval = min_interval
+        self._last_publish = 0.0
         self._stop_event = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -174,11 +256,19 @@ class Watcher(threading.Thread):
         self._parts: List[Dict[str, Any]] = []
         self._generation: Any = None
         self._last_error: Optional[str] = None
+        self.causes = CauseFinder(source, hub, timeline) if hasattr(source, "with_causes") else None
         self.ready = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        super().start()
+        if self.causes is not None:
+            self.causes.start()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop_event.set()
+        if self.causes is not None:
+            self.causes.stop(timeout)
         try:
             os.write(self._wake_w, b"x")
         except OSError:
@@ -228,6 +318,11 @@ class Watcher(threading.Thread):
         finally:
             self.ready.set()
         while not self._stop_event.is_set():
+            pause = self._last_publish + self.min_interval - time.monotonic()
+            if pause > 0:  # just published: let a burst gather (a stop still wakes us)
+                select.select([self._wake_r], [], [], pause)
+                if self._stop_event.is_set():
+                    break
             fds = [line.fileno() for line in self._lines] + [self._wake_r]
             try:
                 readable, _, _ = select.select(fds, [], [], self.poll_interval)
@@ -281,8 +376,12 @@ class Watcher(threading.Thread):
         parts_changed = parts != self._parts
         self._parts = parts
         if edges or changed or parts_changed:
+            skipped = max(0, len(edges) - self.timeline)
             self.hub.publish(changed, parts if parts_changed else None,
-                             [edge.as_dict() for edge in edges])
+                             [edge.as_dict() for edge in edges[skipped:]], skipped)
+            self._last_publish = time.monotonic()
+            if edges and self.causes is not None:
+                self.causes.add(edges[skipped:])
 
     def poke(self) -> None:
         """Look at the board now (after a write from the page) instead of at the next poll."""
@@ -300,7 +399,7 @@ class Watcher(threading.Thread):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    board_server: "BoardServer"
+    board_server: BoardServer
 
 
 def _is_loopback(host: str) -> bool:
@@ -321,7 +420,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- helpers -----------------------------------------------------------------------------
     @property
-    def board_server(self) -> "BoardServer":
+    def board_server(self) -> BoardServer:
         return self.server.board_server
 
     def _send(self, status: int, body: bytes, content_type: str, extra=()) -> None:
@@ -374,12 +473,22 @@ class _Handler(BaseHTTPRequestHandler):
         from . import vcd
 
         buffer = io.StringIO()
-        vcd.write_vcd(buffer, source.chip().history(), gpios=source.layout.gpios,
+        vcd.write_vcd(buffer, source.chip().history(),
                       comment=f"RPIO board page: {source.layout.title}")
         self._send(HTTPStatus.OK, buffer.getvalue().encode(), "text/plain; charset=utf-8",
                    [("Content-Disposition", 'attachment; filename="rpio-board.vcd"')])
 
     def _events(self) -> None:
+        streams = self.board_server.streams
+        if not streams.acquire(blocking=False):
+            return self._error(HTTPStatus.SERVICE_UNAVAILABLE,
+                               f"{MAX_STREAMS} pages follow this board already")
+        try:
+            self._stream()
+        finally:
+            streams.release()
+
+    def _stream(self) -> None:
         hub = self.board_server.hub
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
@@ -484,6 +593,7 @@ class BoardServer:
         self.watcher = Watcher(self.source, self.hub, poll_interval=poll_interval,
                                timeline=timeline)
         self.heartbeat = heartbeat
+        self.streams = threading.BoundedSemaphore(MAX_STREAMS)
         self.stopping = False
         self._httpd: Optional[_HTTPServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -521,7 +631,7 @@ class BoardServer:
         self.watcher.start()
         self.watcher.ready.wait(10)
 
-    def start(self) -> "BoardServer":
+    def start(self) -> BoardServer:
         """Listen and serve in a background thread; returns at once (self)."""
         self._bind()
         self._thread = threading.Thread(target=self._httpd.serve_forever,
@@ -555,7 +665,7 @@ class BoardServer:
             self._httpd.server_close()
         self.watcher.stop()
 
-    def __enter__(self) -> "BoardServer":
+    def __enter__(self) -> BoardServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

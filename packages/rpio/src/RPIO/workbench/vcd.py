@@ -281,13 +281,12 @@ class Recorder:
         self._thread: Optional[threading.Thread] = None
         self._wake_r = self._wake_w = -1
 
-    def start(self) -> "Recorder":
+    def start(self) -> Recorder:
         if self.start_ns is not None:
             raise RuntimeError("this recorder has already been started")
-        for gpio in self.gpios:
-            line = self._chip.request_events(gpio, True, True)
-            os.set_blocking(line.fileno(), False)
-            self._lines.append(line)
+        from .board import open_edge_lines
+
+        self._lines = open_edge_lines(self._chip, self.gpios, "the VCD recorder")
         self.start_ns = time.monotonic_ns()
         for gpio in self.gpios:
             state = self._chip.pin_state(gpio)
@@ -362,7 +361,7 @@ class Recorder:
                          comment=f"recorded on a simulated {info.model}, revision "
                                  f"{info.rpio_revision_hex} ({info.processor})")
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -414,6 +413,7 @@ class VcdTrace:
     date: str = ""
     version: str = ""
     comments: List[str] = field(default_factory=list)
+    end_tick: int = 0  # the last timestamp of the file (a trace may end after its last change)
 
     def t_ns(self, tick: int) -> float:
         return tick * self.timescale_fs / 10**6
@@ -434,10 +434,6 @@ class VcdTrace:
     def levels(self, name: str) -> List[Tuple[float, Optional[int]]]:
         """(t_ns, 0 | 1 | None) of a 1-bit signal; None for x, z and the like."""
         return [(t, _SCALAR_VALUES.get(value.lower())) for t, value in self.values(name)]
-
-    @property
-    def end_tick(self) -> int:
-        return self.changes[-1][0] if self.changes else 0
 
 
 def _tokens(text: str):
@@ -504,7 +500,7 @@ def read_vcd(source: PathOrFile) -> VcdTrace:
                 comments.append(" ".join(words))
             continue
         if in_definitions:
-            raise ValueError(f"value data before $enddefinitions: {token!r}")
+            continue  # stray text in the header (some tools print a banner into the file)
         first = token[0]
         if first == "#":
             new_tick = int(token[1:])
@@ -525,7 +521,7 @@ def read_vcd(source: PathOrFile) -> VcdTrace:
             changes.append((tick, ident, first))
         else:
             raise ValueError(f"unexpected token in VCD data: {token!r}")
-    return VcdTrace(timescale_fs, signals, changes, date, version, comments)
+    return VcdTrace(timescale_fs, signals, changes, date, version, comments, tick)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -609,7 +605,7 @@ class Replay:
             else:
                 time.sleep(0)
 
-    def run(self) -> "Replay":
+    def run(self) -> Replay:
         """Replay in this thread; returns when the last change is driven (or stop())."""
         try:
             self.started_ns = time.monotonic_ns()
@@ -625,7 +621,7 @@ class Replay:
             self._done.set()
         return self
 
-    def start(self) -> "Replay":
+    def start(self) -> Replay:
         """Replay in a background thread; returns at once."""
         if self._thread is not None:
             raise RuntimeError("this replay has already been started")
