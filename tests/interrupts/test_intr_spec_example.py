@@ -1,15 +1,15 @@
 """The spec's "GPIO & TCP Interrupts" example, run verbatim against rpio-interrupts.
 
-The example is the text of ../shared/spec/rpio-py.rst; ``import RPIO`` resolves to this package's
+The example is the text of ../shared/spec/rpio-py.rst, as examples/spec_interrupts.py holds it; ``import RPIO`` resolves to this package's
 module-level API (the umbrella's tests run the same text against the real ``RPIO``). The only
 edit: port 8080 becomes 0 (an ephemeral port) so the test never collides with a local service.
 """
 
 from __future__ import annotations
 
+import pathlib
 import socket
 import sys
-import textwrap
 import threading
 import time
 
@@ -17,26 +17,8 @@ import pytest
 import rpio_interrupts
 from intr_helpers import WAIT
 
-EXAMPLE = textwrap.dedent('''\
-    import RPIO
-
-    def gpio_callback(gpio_id, val):
-        print("gpio %s: %s" % (gpio_id, val))
-
-    def socket_callback(socket, val):
-        print("socket %s: '%s'" % (socket.fileno(), val))
-        socket.send("echo: %s\\n" % val)
-
-    # GPIO interrupt callbacks
-    RPIO.add_interrupt_callback(7, gpio_callback)
-    RPIO.add_interrupt_callback(9, gpio_callback, pull_up_down=RPIO.PUD_UP)
-
-    # TCP socket server callback on port 8080
-    RPIO.add_tcp_callback(8080, socket_callback)
-
-    # Blocking main epoll loop
-    RPIO.wait_for_interrupts()
-''')
+# The one copy of the spec's text in this repository (also run by tests/rpio/test_interrupts.py).
+EXAMPLE = (pathlib.Path(__file__).resolve().parents[2] / "examples" / "spec_interrupts.py").read_text()
 
 
 @pytest.fixture

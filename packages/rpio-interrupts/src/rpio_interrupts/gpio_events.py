@@ -175,6 +175,17 @@ class EdgeDetector:
     def _gpio(self, channel: int) -> int:
         return self._resolve(channel)
 
+    def _checked_input(self, channel, edge: int, bouncetime: int) -> int:
+        """RPi.GPIO's checks shared by add_event_detect and wait_for_edge, in its order: the
+        channel, that it is an input, the edge, the bouncetime. Returns the gpio."""
+        gpio = self._gpio(channel)
+        self._check_input(gpio)
+        if edge not in _EDGE_NAMES:
+            raise ValueError(_BAD_EDGE)
+        if bouncetime <= 0 and bouncetime != _NO_BOUNCE:
+            raise ValueError(_BAD_BOUNCE)
+        return gpio
+
     def _check_input(self, gpio: int) -> None:
         if not self._is_input(gpio):
             raise RuntimeError(_INPUT_FIRST)
@@ -201,12 +212,7 @@ class EdgeDetector:
             bouncetime = _NO_BOUNCE
         if callback is not MISSING and not callable(callback):
             raise TypeError(_NOT_CALLABLE)
-        gpio = self._gpio(channel)
-        self._check_input(gpio)
-        if edge not in _EDGE_NAMES:
-            raise ValueError(_BAD_EDGE)
-        if bouncetime <= 0 and bouncetime != _NO_BOUNCE:
-            raise ValueError(_BAD_BOUNCE)
+        gpio = self._checked_input(channel, edge, bouncetime)
         with self._cond:
             det = self._detections.get(gpio)
             if det is not None:
@@ -277,12 +283,7 @@ class EdgeDetector:
             bouncetime = _NO_BOUNCE
         if timeout is MISSING:
             timeout = _NO_TIMEOUT
-        gpio = self._gpio(channel)
-        self._check_input(gpio)
-        if edge not in _EDGE_NAMES:
-            raise ValueError(_BAD_EDGE)
-        if bouncetime <= 0 and bouncetime != _NO_BOUNCE:
-            raise ValueError(_BAD_BOUNCE)
+        gpio = self._checked_input(channel, edge, bouncetime)
         if timeout <= 0 and timeout != _NO_TIMEOUT:
             raise ValueError(_BAD_TIMEOUT)
         waiter = _Waiter()
