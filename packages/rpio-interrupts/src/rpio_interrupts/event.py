@@ -15,7 +15,7 @@ byte order, as the kernel writes it)::
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "EDGE_FALLING",
@@ -35,10 +35,13 @@ _PAD = bytes(EVENT_SIZE - _HEAD.size)
 assert _HEAD.size == 24
 
 
-@dataclass(frozen=True, slots=True)
-class LineEvent:
+class LineEvent(NamedTuple):
     """One edge event: ``timestamp_ns``, ``id`` (1 rising, 2 falling), ``offset``,
-    ``seqno`` and ``line_seqno`` as the kernel reports them."""
+    ``seqno`` and ``line_seqno`` as the kernel reports them.
+
+    Immutable like a frozen dataclass, but a tuple: records decode about three times faster
+    (struct.iter_unpack straight into it), which is the per-edge cost of every callback.
+    """
 
     timestamp_ns: int
     id: int
@@ -57,16 +60,16 @@ class LineEvent:
         return "rising" if self.id == EDGE_RISING else "falling"
 
 
+_RECORD = struct.Struct(_HEAD.format + f"{EVENT_SIZE - _HEAD.size}x")  # a whole record
+assert _RECORD.size == EVENT_SIZE
+_make = LineEvent._make
+
+
 def decode_events(buf: bytes | bytearray | memoryview) -> list[LineEvent]:
     """Decode every whole record in ``buf``; a trailing partial record is ignored."""
     view = memoryview(buf)
-    count = len(view) // EVENT_SIZE
-    unpack = _HEAD.unpack_from
-    out = []
-    for i in range(count):
-        ts, eid, offset, seqno, line_seqno = unpack(view, i * EVENT_SIZE)
-        out.append(LineEvent(ts, eid, offset, seqno, line_seqno))
-    return out
+    whole = len(view) - len(view) % EVENT_SIZE
+    return list(map(_make, _RECORD.iter_unpack(view[:whole])))
 
 
 def encode_event(
