@@ -13,8 +13,7 @@ from rpio_interrupts import Interruptor
 def provider() -> PipeProvider:
     prov = PipeProvider()
     yield prov
-    for line in list(prov.active.values()):
-        line.close()
+    prov.close_all()
 
 
 @pytest.fixture

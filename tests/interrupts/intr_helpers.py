@@ -67,6 +67,8 @@ class PipeProvider:
         self.levels: dict[int, int] = {}
         self.fail_next: dict[int, BaseException] = {}
         self.line_seq: dict[int, int] = {}
+        self.granted: list[int] = []  # gpios, in the order their lines were granted
+        self.hooks: list = []  # hook(gpio), called in the requesting thread once a line is granted
         self._clock = 1_000_000_000
 
     def request(self, gpio: int, *, edge: str, bias: str, consumer: str) -> PipeLine:
@@ -84,7 +86,15 @@ class PipeProvider:
             line = PipeLine(self, gpio, edge, bias, consumer)
             self.active[gpio] = line
             self.requests.append((gpio, edge, bias, consumer))
-            return line
+        self.granted.append(gpio)
+        for hook in list(self.hooks):
+            hook(gpio)
+        return line
+
+    def close_all(self) -> None:
+        """Release every line still held (the fixtures' teardown)."""
+        for line in list(self.active.values()):
+            line.close()
 
     # -- driving edges ------------------------------------------------------------------------
     def now(self) -> int:

@@ -46,33 +46,9 @@ LOOPS = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-class HookedProvider(PipeProvider):
-    """PipeProvider that tells the test when a line was granted (called in the requesting thread)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.granted: list[int] = []
-        self.hooks: list = []
-
-    def request(self, gpio, **kw):
-        line = super().request(gpio, **kw)
-        self.granted.append(gpio)
-        for hook in list(self.hooks):
-            hook(gpio)
-        return line
-
-
 @pytest.fixture
-def provider() -> HookedProvider:
-    prov = HookedProvider()
-    yield prov
-    for line in list(prov.active.values()):
-        line.close()
-
-
-@pytest.fixture
-def intr(provider):
-    loop = Interruptor(provider)
+def intr(loop):
+    """conftest's Interruptor on the pipe provider; no pin may stay claimed after a test."""
     yield loop
     loop.cleanup_interrupts()
     assert aio_ownership.owners() == []
@@ -110,7 +86,7 @@ def no_leaks():
     assert not leaked_fds, f"file descriptors left open: {sorted(leaked_fds)}"
 
 
-async def granted(provider: HookedProvider, gpio: int) -> None:
+async def granted(provider: PipeProvider, gpio: int) -> None:
     """Wait (on the loop) until ``gpio`` has been granted to somebody."""
     if gpio in provider.active:
         return

@@ -1,8 +1,9 @@
 """The spec's "GPIO & TCP Interrupts" example, run verbatim against rpio-interrupts.
 
-The example is the text of ../shared/spec/rpio-py.rst, as examples/spec_interrupts.py holds it; ``import RPIO`` resolves to this package's
-module-level API (the umbrella's tests run the same text against the real ``RPIO``). The only
-edit: port 8080 becomes 0 (an ephemeral port) so the test never collides with a local service.
+The example is the text of ../shared/spec/rpio-py.rst, as examples/spec_interrupts.py holds it;
+``import RPIO`` resolves to this package's module-level API (the umbrella's tests run the same
+text against the real ``RPIO``). The only edit: port 8080 becomes 0 (an ephemeral port) so the
+test never collides with a local service.
 """
 
 from __future__ import annotations
