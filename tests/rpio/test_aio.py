@@ -78,3 +78,14 @@ def test_a_pin_cannot_be_owned_by_both_loops():
     with pytest.raises(Exceptions.PinOwnedError):
         run(main())
     assert RPIO.default_interruptor().interrupt_callbacks().keys() == {24}
+
+
+def test_import_rpio_does_not_import_asyncio():
+    import subprocess
+    import sys
+
+    code = ("import sys, RPIO; from RPIO import *; print('asyncio' in sys.modules); "
+            "RPIO.aio; print('asyncio' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.split() == ["False", "True"], result.stderr

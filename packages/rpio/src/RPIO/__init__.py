@@ -97,8 +97,8 @@ __all__ = [
     "cleanup", "getmode", "gpio_function", "input", "output", "setmode", "setup", "setwarnings",
     "PWM", "add_event_callback", "add_event_detect", "event_detected", "remove_event_detect",
     "wait_for_edge",
-    # RPIO
-    "ALT0", "Exceptions", "aio", "sim", "RPI_REVISION_HEX", "PinInfo", "alt_functions", "channel_to_gpio",
+    # RPIO (RPIO.aio is left out of `import *` so that it does not import asyncio)
+    "ALT0", "Exceptions", "sim", "RPI_REVISION_HEX", "PinInfo", "alt_functions", "channel_to_gpio",
     "forceinput", "forceoutput", "get_pullupdn", "gpio_count", "pin_info", "set_pullupdn",
     "sysinfo", "version",
     "add_interrupt_callback", "add_tcp_callback", "cleanup_interrupts", "close_tcp_client",
