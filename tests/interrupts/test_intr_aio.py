@@ -17,7 +17,7 @@ import threading
 import warnings
 
 import pytest
-from intr_helpers import WAIT, PipeProvider, Recorder, live_threads, open_fds
+from intr_helpers import WAIT, PipeProvider, Recorder, open_fds
 from rpio_interrupts import (
     PUD_DOWN,
     PUD_UP,
@@ -73,17 +73,6 @@ def arun(request):
 
     run.kind = request.param
     return run
-
-
-@pytest.fixture
-def no_leaks():
-    fds = open_fds()
-    threads = live_threads()
-    yield
-    leaked_threads = [t.name for t in live_threads() - threads]
-    leaked_fds = open_fds() - fds
-    assert not leaked_threads, f"threads left running: {leaked_threads}"
-    assert not leaked_fds, f"file descriptors left open: {sorted(leaked_fds)}"
 
 
 async def granted(provider: PipeProvider, gpio: int) -> None:
