@@ -89,6 +89,7 @@ class GpioState:
             if self._board is not None and self._board.driver is not None:
                 for hook in self.cleanup_hooks:  # lines and loops of the old board go with it
                     hook(None)
+                getattr(self._board.driver, "close", lambda: None)()  # chardev: its line requests
             self._board = board
             self.reset()
 
@@ -130,7 +131,7 @@ class GpioState:
 
     def _publish_channel_map(self) -> None:
         if self.mode == BCM:
-            table = list(range(self.board.gpio_count))
+            table = list(range(min(self.board.gpio_count, 64)))  # the fast path's 64 gpios
         else:
             board_map = self.board_map()
             table = [board_map.get(pin, -1) for pin in range(max(board_map, default=0) + 1)]
@@ -151,7 +152,8 @@ class GpioState:
         if mode not in (BOARD, BCM):
             raise InvalidModeException("An invalid mode was passed to setmode()")
         if mode == BOARD and self.board.info.p1_revision == 0:
-            raise RuntimeError("BOARD numbering system not applicable on compute module")
+            raise RuntimeError(self.board.board_mode_error
+                               or "BOARD numbering system not applicable on compute module")
         with self._lock:
             self.mode, self.mode_explicit = mode, True
             if self.board.driver is not None:
@@ -163,26 +165,35 @@ class GpioState:
         if self.warnings:
             alternate = function not in (rpio_core.INPUT, rpio_core.OUTPUT, rpio_core.NONE)
             foreign_output = function == rpio_core.OUTPUT and gpio not in self.directions
-            if alternate or foreign_output:
+            held_elsewhere = getattr(driver, "in_use_elsewhere", None)  # chardev: line info
+            if alternate or foreign_output or (held_elsewhere and held_elsewhere(gpio)):
                 warnings.warn(_IN_USE, RuntimeWarning, stacklevel=3)
             p1 = self.board.info.p1_revision
             if p1 != 0 and ((p1 == 1 and gpio in (0, 1)) or gpio in (2, 3)):
                 if pud in (PUD_UP, PUD_DOWN):
                     warnings.warn(_PULL_FITTED, RuntimeWarning, stacklevel=3)
-        if direction == OUT and initial in (LOW, HIGH):
-            driver.write(gpio, initial)  # the level first, then the direction: no glitch
-        driver.set_pull(gpio, _PUD_TO_CORE[pud])
-        driver.set_function(gpio, rpio_core.OUTPUT if direction == OUT else rpio_core.INPUT)
+        function = rpio_core.OUTPUT if direction == OUT else rpio_core.INPUT
+        if hasattr(driver, "setup_line"):  # chardev: direction, bias and level in one request
+            driver.setup_line(gpio, function, _PUD_TO_CORE[pud], initial)
+        else:
+            if direction == OUT and initial in (LOW, HIGH):
+                driver.write(gpio, initial)  # the level first, then the direction: no glitch
+            driver.set_pull(gpio, _PUD_TO_CORE[pud])
+            driver.set_function(gpio, function)
         self.pulls[gpio] = pud
         self.set_direction(gpio, direction)
 
     def cleanup_one(self, gpio: int) -> bool:
         for hook in self.cleanup_hooks:
             hook(gpio)
+        release = getattr(self.driver, "release_line", None)  # chardev: release the request
+        if release is not None:
+            release(gpio)
         if gpio not in self.directions:
             return False
-        self.driver.set_pull(gpio, rpio_core.PULL_OFF)
-        self.driver.set_function(gpio, rpio_core.INPUT)
+        if release is None:
+            self.driver.set_pull(gpio, rpio_core.PULL_OFF)
+            self.driver.set_function(gpio, rpio_core.INPUT)
         self.pulls[gpio] = PUD_OFF
         self.set_direction(gpio, None)
         return True
@@ -193,6 +204,7 @@ class GpioState:
         found = False
         for gpio in sorted(self.directions):
             found = self.cleanup_one(gpio) or found
+        getattr(self.driver, "release_all", lambda: None)()  # chardev: lines forced or pulled
         self.mode, self.mode_explicit = BCM, False
         self._publish_channel_map()
         return found
@@ -335,6 +347,9 @@ def gpio_function(*args, **kwargs) -> int:
     """gpio_function(channel): IN, OUT, SERIAL, SPI, I2C, HARD_PWM or UNKNOWN, from the registers."""
     (channel,) = parse_positional("gpio_function", args, kwargs, 1, "i")
     gpio = _state.gpio_number(channel)
+    if hasattr(_state.driver, "rpigpio_function"):  # chardev: from the line info
+        return {"IN": IN, "OUT": OUT, **_RPIGPIO_CATEGORIES}.get(
+            _state.driver.rpigpio_function(gpio), UNKNOWN)
     function = _state.driver.get_function(gpio)
     if function == rpio_core.INPUT:
         return IN
