@@ -314,3 +314,5 @@ def test_no_permission_names_the_device_and_the_group(kernel, tmp_path, monkeypa
     monkeypatch.setattr(uapi, "Chip", refuse)
     with pytest.raises(Exceptions.BoardAccessError, match=f"no permission to open {path}.*group"):
         board.open()
+    with pytest.raises(Exceptions.BoardAccessError, match=f"no permission to open {path}.*group"):
+        _backend.identify({"RPIO_ROOT": str(tmp_path), "RPIO_BACKEND": "chardev", "RPIO_CHIP": path})

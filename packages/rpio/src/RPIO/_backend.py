@@ -150,9 +150,9 @@ def _under(root: str, relative: str) -> str:
     return os.path.join(root, relative)
 
 
-def _open_chardev(path: str):
+def _open_chardev(path: str, opener=None):
     try:
-        return _chardev.ChardevDriver(path)
+        return (opener or _chardev.ChardevDriver)(path)
     except PermissionError as error:  # its message names the device and the group or udev rule
         raise BoardAccessError(str(error.strerror or error)) from None
     except OSError as error:
@@ -228,7 +228,7 @@ def identify(environ: Optional[Mapping[str, str]] = None) -> Board:
             raise RuntimeError("This module can only be run on a Raspberry Pi!")
         path = _find_chardev(environ, root, None, auto=True)
         if path is not None:
-            board = _chardev_board(_chardev.linux_board_info(path), path, on_pi=False)
+            board = _chardev_board(_open_chardev(path, _chardev.linux_board_info), path, on_pi=False)
             log.info("No Raspberry Pi here: RPIO drives %s through the GPIO character device "
                      "(RPIO_CHIP picks another chip, RPIO_BACKEND=sim the simulated board)",
                      board.info.model)
@@ -261,7 +261,7 @@ def _identify_chardev(environ: Mapping[str, str], root: str) -> Board:
             f"RPIO_BACKEND=chardev: no GPIO chip in {dev_dir} can be opened "
             f"({_chardev.chip_listing(dev_dir, _under(root, 'sys'))}); RPIO_CHIP names one")
     if info is None:
-        board = _chardev_board(_chardev.linux_board_info(path), path, on_pi=False)
+        board = _chardev_board(_open_chardev(path, _chardev.linux_board_info), path, on_pi=False)
     else:
         board = _chardev_board(info, path, on_pi=True)
     log.info("RPIO on %s through the GPIO character device %s", board.info.model, path)
