@@ -316,3 +316,17 @@ def test_no_permission_names_the_device_and_the_group(kernel, tmp_path, monkeypa
         board.open()
     with pytest.raises(Exceptions.BoardAccessError, match=f"no permission to open {path}.*group"):
         _backend.identify({"RPIO_ROOT": str(tmp_path), "RPIO_BACKEND": "chardev", "RPIO_CHIP": path})
+
+
+def test_rpi_info_and_pwm_off_a_pi(chip):
+    info = RPIO.RPI_INFO
+    assert info["P1_REVISION"] == 0 and info["TYPE"] == "Linux GPIO chip gpiochip0 (fake-gpio)"
+    RPIO.setup(3, RPIO.OUT)
+    pwm = RPIO.PWM(3, 200)  # software timing through the line request: DMA needs registers
+    pwm.start(50)
+    values = {chip.lines[3].value}
+    deadline = __import__("time").monotonic() + 5
+    while len(values) < 2 and __import__("time").monotonic() < deadline:
+        values.add(chip.lines[3].value)
+    pwm.stop()
+    assert values == {0, 1}
