@@ -15,7 +15,6 @@ import pathlib
 import queue
 import subprocess
 import sys
-import threading
 import warnings
 
 import pytest

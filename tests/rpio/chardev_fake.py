@@ -34,7 +34,7 @@ class FakeLine:
     used: bool = False
     value: int = 0  # what an output drives
     outside: int = 0  # what the world drives onto an input without bias (the sim's "pull")
-    request: "FakeRequest | None" = None
+    request: FakeRequest | None = None
     seqno: int = 0
 
 

@@ -354,11 +354,9 @@ class ChardevEventProvider:
         with driver._lock:
             line = driver._lines.get(gpio)
             if line is None:
-                request = driver._request(gpio, direction="input", edge=edge,
-                                          bias="disabled" if bias == "as-is" else bias,
+                request = driver._request(gpio, direction="input", edge=edge, bias=bias,
                                           debounce_us=debounce_us)
-                line = driver._hold(gpio, request, "input",
-                                    "disabled" if bias == "as-is" else bias, "setup")
+                line = driver._hold(gpio, request, "input", bias, "setup")
                 line.edge, line.debounce_us = edge, debounce_us
             else:
                 if line.events is not None:
