@@ -330,3 +330,22 @@ def test_rpi_info_and_pwm_off_a_pi(chip):
         values.add(chip.lines[3].value)
     pwm.stop()
     assert values == {0, 1}
+
+
+def test_the_event_provider_on_a_line_not_held(chip, kernel):
+    """bias 'as-is' leaves the line's bias alone; RPIO's interrupt API asks for 'disabled' with
+    its default PUD_OFF, as on the register backend."""
+    handle = _state.driver.events.request(2, edge="both")
+    assert last(kernel, "request")[1] == F.FLAG_INPUT | F.FLAG_EDGE_RISING | F.FLAG_EDGE_FALLING
+    assert chip.lines[2].used
+    with pytest.raises(LineBusyError, match="detects its edges already"):
+        _state.driver.events.request(2, edge="rising")
+    handle.close()
+    handle.close()  # idempotent
+    assert chip.lines[2].used  # an input of this process from then on (RPIO 0.10)
+    RPIO.add_interrupt_callback(3, lambda gpio, value: None)
+    try:
+        assert last(kernel, "request")[1] == (F.FLAG_INPUT | F.FLAG_EDGE_RISING | F.FLAG_EDGE_FALLING
+                                              | F.FLAG_BIAS_DISABLED)
+    finally:
+        RPIO.del_interrupt_callback(3)
