@@ -349,3 +349,19 @@ def test_the_event_provider_on_a_line_not_held(chip, kernel):
                                               | F.FLAG_BIAS_DISABLED)
     finally:
         RPIO.del_interrupt_callback(3)
+
+
+def test_a_chip_with_more_lines_than_the_fast_path(kernel, tmp_path):
+    path = kernel.add_chip(96, "wide-gpio")
+    board = _backend.identify({"RPIO_ROOT": str(tmp_path), "RPIO_BACKEND": "chardev"})
+    board.open()
+    _state.use_board(board)
+    try:
+        RPIO.setup(90, RPIO.OUT, initial=1)  # served by the Python path
+        assert kernel.chip(path).lines[90].value == 1
+        RPIO.output(90, 0)
+        assert RPIO.input(90) == 0 and kernel.chip(path).lines[90].value == 0
+        RPIO.cleanup()
+        assert not kernel.chip(path).lines[90].used
+    finally:
+        RPIO.sim.use_board("c03111")

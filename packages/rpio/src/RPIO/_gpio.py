@@ -41,6 +41,7 @@ _BAD_PULL = "Invalid value for pull_up_down - should be either PUD_OFF, PUD_UP o
 _PUD_TO_CORE = {PUD_OFF: rpio_core.PULL_OFF, PUD_DOWN: rpio_core.PULL_DOWN, PUD_UP: rpio_core.PULL_UP}
 _CORE_TO_PUD = {core: pud for pud, core in _PUD_TO_CORE.items()}
 _FAST_DIRECTION = {OUT: 0, IN: 1}
+_FAST_GPIOS = 64  # the C++ fast path serves gpios 0-63
 _RPIGPIO_CATEGORIES = {"I2C": I2C, "SPI": SPI, "HARD_PWM": HARD_PWM, "SERIAL": SERIAL}
 
 
@@ -131,7 +132,7 @@ class GpioState:
 
     def _publish_channel_map(self) -> None:
         if self.mode == BCM:
-            table = list(range(min(self.board.gpio_count, 64)))  # the fast path's 64 gpios
+            table = list(range(min(self.board.gpio_count, _FAST_GPIOS)))
         else:
             board_map = self.board_map()
             table = [board_map.get(pin, -1) for pin in range(max(board_map, default=0) + 1)]
@@ -140,10 +141,10 @@ class GpioState:
     def set_direction(self, gpio: int, direction: Optional[int]) -> None:
         if direction is None:
             self.directions.pop(gpio, None)
-            rpio_core.fastpath_set_direction(gpio, -1)
         else:
             self.directions[gpio] = direction
-            rpio_core.fastpath_set_direction(gpio, _FAST_DIRECTION[direction])
+        if gpio < _FAST_GPIOS:  # past them (chardev chips with more lines): the Python path
+            rpio_core.fastpath_set_direction(gpio, -1 if direction is None else _FAST_DIRECTION[direction])
 
     # -- the operations ----------------------------------------------------------------------
     def setmode(self, mode: int) -> None:
