@@ -295,3 +295,16 @@ def test_no_permission_names_the_device_and_what_to_do(pi):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("RPIO.Exceptions.BoardAccessError: no permission to open " + chip.dev_path), last
     assert "add your user to the 'nogroup' group" in last, last
+
+
+def test_the_cli_inspects_every_line(pi):
+    chip, root = pi
+    result = run(["-m", "RPIO.cli", "--inspect-all"], root, RPIO_BACKEND="chardev")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 58
+    assert lines[SPI_CS].startswith(f"GPIO {SPI_CS} : busy, held by 'spi0 CS0', the kernel")
+    assert lines[4] == "GPIO 4 : IN     (0)"
+    result = run(["-m", "RPIO.cli", "--setoutput", "4:1", "--inspect", "4"], root, RPIO_BACKEND="chardev")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "GPIO 4 : OUT    (1)\n"

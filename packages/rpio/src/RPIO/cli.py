@@ -12,6 +12,8 @@ import logging
 import sys
 from typing import List, Optional, Sequence
 
+from rpio_interrupts.uapi import LineBusyError
+
 EXIT_INVALID_GPIO = 5  # the original's exit status for a GPIO that does not exist
 
 _PULLS = {"pullup": "PUD_UP", "pulldown": "PUD_DOWN", "pulloff": "PUD_OFF"}
@@ -122,7 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _inspect(RPIO, gpios: Sequence[int], out) -> None:
     for gpio in gpios:
-        info = RPIO.pin_info(gpio)
+        try:
+            info = RPIO.pin_info(gpio)
+        except LineBusyError as error:  # the character device: a line someone else holds
+            out.write(f"GPIO {gpio:<2}: busy, {error.holder_text}\n")
+            continue
         signal = f"  {info.signal}" if info.signal else ""
         out.write(f"GPIO {gpio:<2}: {info.function:<6} ({info.level}){signal}\n")
 
