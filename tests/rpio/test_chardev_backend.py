@@ -365,3 +365,11 @@ def test_a_chip_with_more_lines_than_the_fast_path(kernel, tmp_path):
         assert not kernel.chip(path).lines[90].used
     finally:
         RPIO.sim.use_board("c03111")
+
+
+def test_setup_of_a_list_is_all_or_nothing(chip, kernel):
+    with pytest.raises(LineBusyError, match="GPIO 9 is busy: held by 'spi0 CS0'"):
+        RPIO.setup([4, 5, 9], RPIO.OUT)
+    assert not chip.lines[4].used and not chip.lines[5].used and _state.directions == {}
+    RPIO.setup([4, 5], RPIO.OUT, initial=1)
+    assert chip.lines[4].value == chip.lines[5].value == 1

@@ -235,6 +235,18 @@ class ChardevDriver(rpio_core.ChardevLines):
         info = self.line_info(gpio)
         return (info.consumer or "?") if info.used else None
 
+    def check_free(self, gpios) -> None:
+        """LineBusyError naming the holder of the first of ``gpios`` another consumer holds
+        (setup() of a list checks them all before it requests any)."""
+        with self._lock:
+            for gpio in gpios:
+                self._check(gpio)
+                if gpio not in self._lines and self.line_info(gpio).used:
+                    error = self._chip_alive()._busy_error([gpio], noun_prefix="GPIO", where="")
+                    raise LineBusyError(f"GPIO {gpio} is busy: {error.holder_text}", chip=error.chip,
+                                        offsets=error.offsets, consumer=error.consumer,
+                                        holders=error.holders, holder_text=error.holder_text)
+
     def rpigpio_function(self, gpio: int) -> str:
         """gpio_function(): 'IN'/'OUT' from the line's direction; a line a kernel driver holds
         by its consumer's label ('SPI', 'I2C', 'HARD_PWM', 'SERIAL', or 'UNKNOWN')."""

@@ -274,6 +274,9 @@ def setup(*args, **kwargs) -> None:
         gpios = [
             _state.gpio_number(_list_element(item, "Channel must be an integer")) for item in items
         ]
+        check_free = getattr(_state.driver, "check_free", None)  # chardev: a list all or nothing
+        if check_free is not None and len(gpios) > 1:
+            check_free(gpios)
         for gpio in gpios:
             _state.setup_one(gpio, direction, pud, initial)
 
