@@ -159,7 +159,7 @@ class ChardevDriver(rpio_core.ChardevLines):
                      edge: Optional[str], debounce_us: int = 0, value: Optional[int] = None) -> None:
         line.request.reconfigure(
             direction=direction, bias=bias, edge=edge, debounce_us=debounce_us,
-            output_values=[value] if direction == "output" else None)
+            output_values=[value] if direction == "output" and value is not None else None)
         line.direction, line.bias, line.edge, line.debounce_us = direction, bias, edge, debounce_us
 
     def held(self, gpio: int) -> Optional[str]:
@@ -181,7 +181,7 @@ class ChardevDriver(rpio_core.ChardevLines):
                 value = 1 if initial == 1 else 0
                 request = self._request(
                     gpio, direction=direction, bias=bias,
-                    output_values=[value] if direction == "output" else None)
+                    output_values=[value] if direction == "output" and value is not None else None)
                 self._hold(gpio, request, direction, bias, "setup")
                 return
             if direction == "output" and line.edge is not None:
