@@ -12,7 +12,6 @@ import grp
 import os
 import platform
 import socket
-import statistics
 import subprocess
 import threading
 import time
