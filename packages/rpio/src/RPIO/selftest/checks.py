@@ -593,7 +593,8 @@ def step_pwm(ctx: Context, engine_id: str, description: str, factory, setting) -
         except (OSError, RuntimeError) as error:
             return Step(step_id, title, "SKIP", f"the engine cannot start here: {error}")
         ctx.progress(f"{title}: measuring {wanted} periods")
-        recorder.wait_for(2 * (wanted + 2), wanted * period_us / 1e6 * 3 + EVENT_TIMEOUT_S)
+        # a generous timeout for an engine that produces nothing, not a speed bound
+        recorder.wait_for(2 * (wanted + 2), wanted * period_us / 1e6 * 3 + 10 * EVENT_TIMEOUT_S)
     finally:
         if engine is not None:
             engine.stop()
@@ -616,9 +617,13 @@ def step_pwm(ctx: Context, engine_id: str, description: str, factory, setting) -
     summary = (f"{len(periods)} periods, width error p50 {figures['width_error_us']['p50']:.1f} us, "
                f"p99 {figures['width_error_us']['p99']:.1f} us, period error p50 "
                f"{figures['period_error_us']['p50']:.1f} us")
+    # Timing is judged WARN at worst: the figures say how well this engine kept time on this
+    # machine at this moment, and a busy CPU can spoil any software timing. FAIL is for an engine
+    # that does not make pulses on the wire at all (above).
     if figures["period_error_us"]["p50"] > period_us * 0.25:
-        return Step(step_id, title, "FAIL", summary, figures,
-                    "the frequency is far off: report it, with this report")
+        return Step(step_id, title, "WARN", summary, figures,
+                    "the frequency is far off: a very busy CPU? If it stays so on an idle board, "
+                    "report it, with this report")
     if figures["width_error_us"]["p99"] > WIDTH_TARGET_US:
         return Step(step_id, title, "WARN", summary, figures,
                     f"p99 width error above {WIDTH_TARGET_US} us: a busy CPU disturbs software "
