@@ -8,6 +8,7 @@ other, and a PWM's period and width are measured from those timestamps, a logic 
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import platform
@@ -15,7 +16,7 @@ import socket
 import subprocess
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .report import Step
 
@@ -368,8 +369,26 @@ class _EdgeRecorder:
             return self.arrived.wait_for(lambda: len(self.events) >= count, timeout)
 
 
-def _run_loop(RPIO) -> None:
-    RPIO.wait_for_interrupts(threaded=True)
+@contextlib.contextmanager
+def _listening(ctx: Context, *debounces_ms: Optional[int]) -> Iterator[List[_EdgeRecorder]]:
+    """The output pin low and driving the wire; on the input pin one recorder a debounce (None:
+    every edge), in that order; the loop running. All undone at the end, whatever happened."""
+    RPIO = ctx.RPIO
+    RPIO.setup(ctx.out, RPIO.OUT, initial=RPIO.LOW)
+    recorders: List[_EdgeRecorder] = []
+    try:
+        for debounce_ms in debounces_ms:
+            recorders.append(_EdgeRecorder())
+            RPIO.add_interrupt_callback(ctx.inp, recorders[-1], edge="both",
+                                        pull_up_down=RPIO.PUD_OFF, with_event=True,
+                                        debounce_timeout_ms=debounce_ms)
+        RPIO.wait_for_interrupts(threaded=True)
+        yield recorders
+    finally:
+        RPIO.stop_waiting_for_interrupts()
+        if recorders:
+            RPIO.del_interrupt_callback(ctx.inp)
+        RPIO.setup(ctx.out, RPIO.IN, pull_up_down=RPIO.PUD_OFF)
 
 
 def step_edges(ctx: Context) -> Step:
@@ -379,13 +398,8 @@ def step_edges(ctx: Context) -> Step:
         return skipped
     RPIO = ctx.RPIO
     count = 50 if ctx.quick else 400
-    RPIO.setup(ctx.out, RPIO.OUT, initial=RPIO.LOW)
-    recorder = _EdgeRecorder()
-    RPIO.add_interrupt_callback(ctx.inp, recorder, edge="both", pull_up_down=RPIO.PUD_OFF,
-                                with_event=True)
-    _run_loop(RPIO)
     kernel, callback, lost = [], [], 0
-    try:
+    with _listening(ctx, None) as (recorder,):
         for i in range(count):
             ctx.progress(f"edges: {i}/{count}")
             before = len(recorder.events)
@@ -397,10 +411,6 @@ def step_edges(ctx: Context) -> Step:
             stamp, _, _, called = recorder.events[before]
             kernel.append((stamp - start) / 1000)
             callback.append((called - start) / 1000)
-    finally:
-        RPIO.stop_waiting_for_interrupts()
-        RPIO.del_interrupt_callback(ctx.inp)
-        RPIO.setup(ctx.out, RPIO.IN, pull_up_down=RPIO.PUD_OFF)
     seqnos = [seq for _, _, seq, _ in recorder.events]
     gaps = sum(b - a - 1 for a, b in zip(seqnos, seqnos[1:]) if b > a + 1)
     lost += gaps
@@ -433,15 +443,9 @@ def step_debounce(ctx: Context) -> Step:
         return skipped
     RPIO = ctx.RPIO
     window_ms = 50
-    raw, debounced = _EdgeRecorder(), _EdgeRecorder()
-    RPIO.setup(ctx.out, RPIO.OUT, initial=RPIO.LOW)
-    RPIO.add_interrupt_callback(ctx.inp, raw, edge="both", pull_up_down=RPIO.PUD_OFF,
-                                with_event=True)
-    RPIO.add_interrupt_callback(ctx.inp, debounced, edge="both", pull_up_down=RPIO.PUD_OFF,
-                                with_event=True, debounce_timeout_ms=window_ms)
-    _run_loop(RPIO)
     toggles = 0
-    try:
+    # the debounced callback first: an edge reaches it before the raw one
+    with _listening(ctx, window_ms, None) as (debounced, raw):
         for burst in range(2):
             for _ in range(6):
                 toggles += 1
@@ -449,18 +453,13 @@ def step_debounce(ctx: Context) -> Step:
             raw.wait_for(toggles, EVENT_TIMEOUT_S)
             if burst == 0:
                 time.sleep(window_ms * 2 / 1000)  # the second burst comes after the window
-        # the debounced callback runs in the same pass as the raw one: once the raw one has seen
-        # every edge, the debounced one has seen what it will see
         raw.wait_for(toggles, EVENT_TIMEOUT_S)
-    finally:
-        RPIO.stop_waiting_for_interrupts()
-        RPIO.del_interrupt_callback(ctx.inp)
-        RPIO.setup(ctx.out, RPIO.IN, pull_up_down=RPIO.PUD_OFF)
-    expected, last = 0, None
-    for stamp, _, _, _ in raw.events:
-        if last is None or stamp - last >= window_ms * 1_000_000:
-            expected += 1
-            last = stamp
+        expected, last = 0, None
+        for stamp, _, _, _ in raw.events:
+            if last is None or stamp - last >= window_ms * 1_000_000:
+                expected += 1
+                last = stamp
+        debounced.wait_for(expected, EVENT_TIMEOUT_S)
     got = len(debounced.events)
     figures = {"edges": len(raw.events), "window_ms": window_ms, "expected_calls": expected,
                "calls": got}
@@ -576,31 +575,21 @@ def step_pwm(ctx: Context, engine_id: str, description: str, factory, setting) -
     skipped = ctx.needs_wire(step_id, title)
     if skipped:
         return skipped
-    RPIO = ctx.RPIO
     wanted = periods_quick if ctx.quick else periods_full
     period_us = 1e6 / frequency
     width_us = period_us * duty / 100
-    RPIO.setup(ctx.out, RPIO.OUT, initial=RPIO.LOW)
-    recorder = _EdgeRecorder()
-    RPIO.add_interrupt_callback(ctx.inp, recorder, edge="both", pull_up_down=RPIO.PUD_OFF,
-                                with_event=True)
-    _run_loop(RPIO)
-    engine = None
-    try:
+    with _listening(ctx, None) as (recorder,):
         try:
             engine = factory()
             engine.start(frequency, duty)
         except (OSError, RuntimeError) as error:
             return Step(step_id, title, "SKIP", f"the engine cannot start here: {error}")
-        ctx.progress(f"{title}: measuring {wanted} periods")
-        # a generous timeout for an engine that produces nothing, not a speed bound
-        recorder.wait_for(2 * (wanted + 2), wanted * period_us / 1e6 * 3 + 10 * EVENT_TIMEOUT_S)
-    finally:
-        if engine is not None:
+        try:
+            ctx.progress(f"{title}: measuring {wanted} periods")
+            # a generous timeout for an engine that produces nothing, not a speed bound
+            recorder.wait_for(2 * (wanted + 2), wanted * period_us / 1e6 * 3 + 10 * EVENT_TIMEOUT_S)
+        finally:
             engine.stop()
-        RPIO.stop_waiting_for_interrupts()
-        RPIO.del_interrupt_callback(ctx.inp)
-        RPIO.setup(ctx.out, RPIO.IN, pull_up_down=RPIO.PUD_OFF)
     periods, widths = measure_pulses(recorder.events[1:])  # from the second edge: steady state
     periods, widths = periods[:wanted], widths[:wanted]
     figures: Dict[str, Any] = {"frequency_hz": frequency, "duty_percent": duty,
@@ -640,7 +629,7 @@ def step_tcp(ctx: Context) -> Step:
     rounds = 5 if ctx.quick else 50
     port = RPIO.add_tcp_callback(0, lambda client, message: client.send(message + "\n"),
                                  bind="127.0.0.1")
-    _run_loop(RPIO)
+    RPIO.wait_for_interrupts(threaded=True)
     times: List[float] = []
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=EVENT_TIMEOUT_S) as client:
@@ -670,7 +659,7 @@ def step_idle_cpu(ctx: Context) -> Step:
     seconds = 0.3 if ctx.quick else 2.0
     RPIO.add_interrupt_callback(ctx.inp, lambda gpio, value: None, edge="both",
                                 pull_up_down=RPIO.PUD_OFF)
-    _run_loop(RPIO)
+    RPIO.wait_for_interrupts(threaded=True)
     try:
         before_cpu, before = _process_cpu(), time.monotonic()
         time.sleep(seconds)
