@@ -303,8 +303,8 @@ def test_the_cli_inspects_every_line(pi):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 58
-    assert lines[SPI_CS].startswith(f"GPIO {SPI_CS} : busy, held by 'spi0 CS0', the kernel")
-    assert lines[4] == "GPIO 4 : IN     (0)"
+    assert lines[SPI_CS].startswith(f"GPIO {SPI_CS}: busy, held by 'spi0 CS0', the kernel")
+    assert lines[4] == "GPIO 4: INPUT  (0)"
     result = run(["-m", "RPIO.cli", "--setoutput", "4:1", "--inspect", "4"], root, RPIO_BACKEND="chardev")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "GPIO 4 : OUT    (1)\n"
+    assert result.stdout == "GPIO 4: OUTPUT (1)\n"
