@@ -308,3 +308,30 @@ def test_the_cli_inspects_every_line(pi):
     result = run(["-m", "RPIO.cli", "--setoutput", "4:1", "--inspect", "4"], root, RPIO_BACKEND="chardev")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "GPIO 4: OUTPUT (1)\n"
+
+
+def test_asyncio_edges_on_a_line_set_up_first(pi):
+    """RPIO.aio rides the same loop and provider: the request setup() made, with edge flags."""
+    import asyncio
+
+    import RPIO
+    import RPIO.aio
+
+    chip, _root = pi
+    chip.set_pull(23, "pull-down")
+    RPIO.setup(23, RPIO.IN)
+    fds = line_request_fds()
+
+    async def main():
+        seen = []
+        async with RPIO.aio.edges(23, edge="both") as stream:
+            assert line_request_fds() == fds  # no second request
+            for pull in ("pull-up", "pull-down"):
+                chip.set_pull(23, pull)
+                seen.append(await stream.next(EVENT_TIMEOUT))
+        return seen
+
+    seen = asyncio.run(main())
+    assert [(e.gpio, e.value) for e in seen] == [(23, 1), (23, 0)]
+    info = uapi.Chip(chip.dev_path).line_info(23)
+    assert info.used and info.edge is None  # edges off, the line still the input setup() made
