@@ -44,8 +44,10 @@ def _write(gpio: int, level: int) -> None:
 
 def _engine(gpio: int, write):
     """On the simulated board, software timing through RPIO's driver, so the pulses reach the
-    board's pins (and its history, parts and edges); elsewhere rpio_pwm's choice."""
-    if _state.board.simulated:
+    board's pins (and its history, parts and edges); the same on the GPIO character device
+    (DMA needs the registers, and the line is this process's request); elsewhere rpio_pwm's
+    choice."""
+    if _state.board.backend in ("sim", "chardev"):
         return SoftwarePwmEngine(gpio, write)
     return default_engine(gpio, write)
 

@@ -21,6 +21,8 @@ import logging
 import sys
 from typing import List, Optional, Sequence
 
+from rpio_interrupts.uapi import LineBusyError
+
 from .cli_common import (
     EXIT_INVALID_GPIO,
     EXIT_STATUS_HELP,
@@ -157,7 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _inspect(RPIO, gpios: Sequence[int], out) -> None:
     """RPIO 0.10's lines, ``GPIO 17: OUTPUT (1)``, with the ALT function's signal after them."""
     for gpio in gpios:
-        info = RPIO.pin_info(gpio)
+        try:
+            info = RPIO.pin_info(gpio)
+        except LineBusyError as error:  # the character device: a line someone else holds
+            out.write(f"GPIO {gpio}: busy, {error.holder_text}\n")
+            continue
         word = _FUNCTION_WORDS.get(info.function, info.function)
         signal = f"  {info.signal}" if info.signal else ""
         out.write(f"GPIO {gpio}: {word:<6} ({info.level}){signal}\n")
