@@ -78,12 +78,17 @@ def board_facts(RPIO) -> Dict[str, Any]:
         chosen = os.environ.get("RPIO_BACKEND", "auto").strip().lower() or "auto"
         reason = ("RPIO_BACKEND=sim" if chosen == "sim"
                   else "no Raspberry Pi here: the simulated board (RPIO_BACKEND=auto)")
+    elif board.backend == "chardev":
+        backend = "chardev"
+        reason = f"the kernel's GPIO character device {board.chip_path}" + (
+            "" if os.environ.get("RPIO_BACKEND", "").strip().lower() == "chardev"
+            else " (the registers could not be opened)")
     else:
-        backend = getattr(board, "backend_name", None) or "registers"
+        backend = "registers"
         node = "/dev/gpiomem0" if board.info.chip == "rp1" else "/dev/gpiomem"
         if os.environ.get("RPIO_DEVMEM") == "1":
             node = "/dev/mem"
-        reason = getattr(board, "backend_reason", None) or f"a Raspberry Pi: registers through {node}"
+        reason = f"a Raspberry Pi: registers through {node}"
     return {
         "model": str(model), "revision": str(revision), "chip": str(board.info.chip or "unknown"),
         "kernel": platform.release(), "firmware": None if simulated else _firmware(),
