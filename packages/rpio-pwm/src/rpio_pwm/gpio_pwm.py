@@ -82,12 +82,19 @@ def _signature(*names: str) -> inspect.Signature:
     return inspect.Signature([inspect.Parameter(name, kind) for name in ("self",) + names])
 
 
+# The highest frequency the class asks an engine for. RPi.GPIO accepts any positive float (up to
+# inf) and its timer thread then spins; its software PWM never got near this anyway.
+MAX_DRIVEN_FREQUENCY = 100_000.0
+
+
 def _waveform(frequency: float, dutycycle: float, previous: Optional[float]) -> Tuple[float, float]:
     """What the engine is asked for. RPi.GPIO accepts NaN and inf (its timer thread then spins);
     RPIO stores and accepts them too, but drives the pin with the last finite frequency (1 kHz,
-    RPi.GPIO's own default, if there was none) and a NaN duty cycle as 0 %."""
+    RPi.GPIO's own default, if there was none), at most MAX_DRIVEN_FREQUENCY, and a NaN duty
+    cycle as 0 %."""
     if not math.isfinite(frequency):
         frequency = previous if previous is not None else 1000.0
+    frequency = min(frequency, MAX_DRIVEN_FREQUENCY)
     if math.isnan(dutycycle):
         dutycycle = 0.0
     return frequency, dutycycle
