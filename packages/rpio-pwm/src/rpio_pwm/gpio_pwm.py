@@ -367,6 +367,8 @@ frequency - frequency in Hz (freq > 1.0)"""
     PWM.start.__signature__ = _signature("dutycycle")
     PWM.ChangeDutyCycle.__signature__ = _signature("dutycycle")
     PWM.ChangeFrequency.__signature__ = _signature("frequency")
+    PWM.stop.__signature__ = _signature().replace(parameters=[
+        *_signature().parameters.values(), inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL)])
     PWM.__name__ = PWM.__qualname__ = name
     PWM._live = live  # for hosts and tests: gpio -> live PWM object
     return PWM
