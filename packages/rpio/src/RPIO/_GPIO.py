@@ -30,7 +30,7 @@ from .Exceptions import (
 
 __all__ = [
     "ALT0", "BCM", "BOARD", "HIGH", "IN", "LOW", "OUT", "PUD_DOWN", "PUD_OFF", "PUD_UP",
-    "RPI_REVISION", "RPI_REVISION_HEX", "VERSION_GPIO",
+    "RPI_REVISION", "RPI_REVISION_HEX", "VERSION_GPIO",  # noqa: F822 - read on first use
     "channel_to_gpio", "cleanup", "forceinput", "forceoutput", "gpio_function", "input", "output",
     "set_pullupdn", "setmode", "setup", "setwarnings",
     "InvalidChannelException", "InvalidDirectionException", "InvalidModeException",

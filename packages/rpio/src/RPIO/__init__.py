@@ -6,7 +6,7 @@ GPIO and TCP interrupts in one epoll loop, DMA-timed PWM (``RPIO.PWM``), a simul
 implemented in the module it comes from.
 """
 
-from . import PWM, Exceptions, _GPIO, sim
+from . import PWM, Exceptions, _GPIO, sim  # noqa: F401 - _GPIO: RPIO 0.10's RPIO._GPIO
 from ._constants import (
     ALT0,
     BCM,
