@@ -345,7 +345,7 @@ def _failed(outcome, message: Optional[str] = None) -> bool:
 
 
 def _list_call(statement: str) -> bool:
-    return bool(re.match(r"^GPIO\.(setup|output|cleanup)\(\s*[\[(]", statement))
+    return bool(re.match(r"^GPIO\.(setup|output|cleanup)\(\s*(channel=)?[\[(]", statement))
 
 
 def _same_but_warnings(want, got) -> bool:
