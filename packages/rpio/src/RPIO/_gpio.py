@@ -243,7 +243,12 @@ def getmode(*_args, **_kwargs) -> Optional[int]:
 
 
 def setwarnings(*args, **kwargs) -> None:
-    """setwarnings(flag): RuntimeWarnings on (default) or off."""
+    """setwarnings(flag): RuntimeWarnings on (default) or off.
+
+    RPi.GPIO's positional-only form, plus RPIO 0.10's ``setwarnings()`` (no argument: on) and its
+    keyword ``enabled``."""
+    if not args and set(kwargs) <= {"enabled"}:  # RPIO 0.10: setwarnings(enabled=True)
+        args, kwargs = (kwargs.get("enabled", True),), {}
     (flag,) = parse_positional("setwarnings", args, kwargs, 1, "i")
     _state.warnings = bool(flag)
 
@@ -302,10 +307,11 @@ def _output_slow(*args):
     ):
         raise RuntimeError("Number of channels != number of values")
     writes = []
-    for index, item in enumerate(channels):
-        gpio = _state.gpio_number(_list_element(item, "Channel must be an integer"))
+    for index, item in enumerate(channels):  # RPi.GPIO's order: channel, value, then the pin
+        channel = _list_element(item, "Channel must be an integer")
         level = values[index] if value_count > 0 else values[0]
         level = _list_element(level, "Value must be an integer or boolean", ValueError)
+        gpio = _state.gpio_number(channel)
         if _state.directions.get(gpio) != OUT:
             raise WrongDirectionException("The GPIO channel has not been set up as an OUTPUT")
         writes.append((gpio, HIGH if level else LOW))
@@ -331,17 +337,23 @@ def cleanup(*args, **kwargs) -> None:
     """cleanup(channel=None): every channel this process set up (or the ones named) back to an
     input without pull, and its event detection removed; no argument also resets the mode."""
     (channel,) = parse_keywords(args, kwargs, ("channel",), 0, "O")
-    gpios = None
+    items = None
     if channel is not MISSING:
         _is_list, items = _channel_arg(channel)
-        gpios = [_list_element(item, "Channel must be an integer") for item in items]
     found = False
     with _state._lock:
+        # RPi.GPIO looks at the list only once its registers are mapped (before, it just warns),
+        # then element by element: the type, then the channel. RPIO checks every element first and
+        # changes nothing if one is wrong (docs/compat.md).
         if _state.board.driver is not None:
-            if gpios is None:
+            if items is None:
                 found = _state.cleanup_all()
             else:
-                for gpio in [_state.gpio_number(item) for item in gpios]:
+                gpios = [
+                    _state.gpio_number(_list_element(item, "Channel must be an integer"))
+                    for item in items
+                ]
+                for gpio in gpios:
                     found = _state.cleanup_one(gpio) or found
     if not found and _state.warnings:
         warnings.warn(_NOTHING_TO_CLEAN, RuntimeWarning, stacklevel=2)
