@@ -372,7 +372,8 @@ def test_private_boards_are_invisible_to_other_processes(board):
 def test_a_segment_that_is_not_a_board_is_refused_then_removed(board):
     path = pathlib.Path("/dev/shm") / rc.board_segment_path(board.name).lstrip("/")
     path.write_bytes(b"not a board".ljust(8192, b"\0"))
-    with pytest.raises(RuntimeError, match="cannot be used"):
+    path.chmod(0o600)  # this user's own file: its content is what is refused
+    with pytest.raises(RuntimeError, match=f"board '{board.name}' is damaged: it is not an RPIO board"):
         rc.open_board(board.name, "bcm2711")
     assert rc.reset_board(board.name) is True
     assert not path.exists()

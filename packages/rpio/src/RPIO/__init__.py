@@ -73,8 +73,10 @@ from ._interrupts import (
     wait_for_interrupts,
 )
 from ._info import VERSION, sysinfo, version
+from ._termination import install as _install_sigterm_cleanup
 
 __version__ = VERSION
+_install_sigterm_cleanup()  # SIGTERM cleans up as Ctrl-C does (RPIO/_termination.py)
 
 
 def __getattr__(name):
