@@ -1,7 +1,10 @@
 """Damaged-segment runner for test_core_segment_fuzz.py (run as a script: a fresh process that
 forks one child per case, so the test process never shares a fault).
 
-    python segment_fuzz_runner.py SEED FLIPS
+    python segment_fuzz_runner.py SEED FLIPS [unlink]
+
+(unlink: remove each board file directly instead of through reset_board, to measure a build whose
+reset_board itself crashes on a damaged board, as before the checks.)
 
 Builds a sound shared board with every kind of record in use (wires, parts, an event line, history),
 takes its bytes, then for each case writes a damaged copy as this user's own board (mode 0600) and
@@ -160,7 +163,8 @@ def child(name: str, path: str, damage: tuple[int, bytes], runtime: bool) -> Non
     os._exit(0)
 
 
-def run_case(name: str, path: str, base: bytes, damage, runtime: bool) -> tuple[str, bool]:
+def run_case(name: str, path: str, base: bytes, damage, runtime: bool,
+             use_reset: bool = True) -> tuple[str, bool]:
     data = bytearray(base)
     if not runtime:
         for off, value in damage:
@@ -179,7 +183,8 @@ def run_case(name: str, path: str, base: bytes, damage, runtime: bool) -> tuple[
         outcome = {0: "used", 3: "damaged", 4: "other error"}.get(os.WEXITSTATUS(status), "exit?")
     removed = True
     try:
-        rc.reset_board(name)
+        if use_reset:
+            rc.reset_board(name)
     except Exception as e:  # noqa: BLE001 - reported
         outcome += f" / reset failed: {e}"
     if os.path.exists(path):
@@ -216,7 +221,8 @@ def main() -> None:
     outcomes = collections.Counter()
     signals, not_removed, results = [], [], {}
     for label, kind, damage, runtime in cases:
-        outcome, removed = run_case(name, path, bases[kind], damage, runtime)
+        outcome, removed = run_case(name, path, bases[kind], damage, runtime,
+                                    use_reset=sys.argv[3:] != ["unlink"])
         outcomes[outcome] += 1
         results[label] = outcome
         if outcome.startswith("signal"):
