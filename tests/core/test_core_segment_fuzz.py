@@ -97,6 +97,12 @@ def test_a_peer_damaging_the_history_while_attached_gives_the_error(name):
     damage(name, "hist_capacity", bytes(8))
     with pytest.raises(RuntimeError, match="is damaged"):
         chip.history()  # count > capacity 0: a division by zero before the check
+    # A larger history_alloc does not make the ring larger than what this process mapped.
+    damage(name, "history_alloc", b"\xff\xff\xff\xff")
+    damage(name, "hist_capacity", (1 << 30).to_bytes(8, "little"))
+    damage(name, "hist_head", (1 << 29).to_bytes(8, "little"))
+    with pytest.raises(RuntimeError, match="do not fit a history of 16 slots"):
+        chip.drive(3, 1)
     assert rc.reset_board(name) is True
     assert not os.path.lexists("/dev/shm" + rc.board_segment_path(name))
     chip.detach()

@@ -36,7 +36,8 @@ def board(request):
 
 
 def start(name: str, body: str) -> subprocess.Popen:
-    env = dict(os.environ, RPIO_BACKEND="sim", RPIO_SIM_SHARED=name, RPIO_SIM_BOARD="c03111")
+    env = dict(os.environ, RPIO_BACKEND="sim", RPIO_SIM_SHARED=name, RPIO_SIM_BOARD="c03111",
+               RPIO_PWM_BACKEND="software")  # RPIO.PWM's pulses land on the shared board
     env.pop("RPIO_SIM_CONFIG", None)
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(body)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -100,7 +101,16 @@ EVENTS = """
 
 THREADED_LOOP = """
     import time
-    import RPIO
+    import RPIO, rpio_core
+    from rpio_interrupts import loop
+    # Markers: the loop is stopped (its lines released) before the boards are left, as at exit.
+    def marked(label, fn):
+        def step():
+            print(label, flush=True)
+            fn()
+        return step
+    loop._shutdown_all = marked("step: loops stopped", loop._shutdown_all)
+    rpio_core._shutdown = marked("step: boards left", rpio_core._shutdown)
     RPIO.add_interrupt_callback(17, lambda gpio, value: None, edge="both", threaded_callback=True)
     RPIO.wait_for_interrupts(threaded=True)
     print("ready", flush=True)
@@ -114,7 +124,12 @@ def test_sigterm_releases_lines_and_leaves_the_board(board, body):
     proc = start(name, body)
     expect(proc, "ready")
     assert subscribers_of(name, proc.pid) >= 1 and listed(name, proc.pid)
-    err = terminate(proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=WAIT)
+    assert proc.returncode == -signal.SIGTERM, (proc.returncode, err)
+    if body is THREADED_LOOP:
+        steps = [line for line in out.splitlines() if line.startswith("step: ")]
+        assert steps == ["step: loops stopped", "step: boards left"], (out, err)
     assert subscribers_of(name, proc.pid) == 0, f"its event line was left on the board: {err}"
     assert not listed(name, proc.pid), f"it never left the board: {err}"
     chip.drive(17, 1)  # the board works on: nobody is left to write to
@@ -132,9 +147,23 @@ SOFTWARE_PWM = """
 """
 
 
-def test_sigterm_stops_software_pwm_with_its_pin_low(board):
+RPIO_PWM = """
+    import time
+    import RPIO
+    from RPIO import PWM
+    RPIO.setup(18, RPIO.OUT)  # software timing writes the latch; the pin must be an output
+    PWM.setup()
+    PWM.init_channel(0)
+    PWM.add_channel_pulse(0, 18, 0, 1999)  # high 19.99 ms of every 20 ms
+    print("ready", flush=True)
+    time.sleep(3600)
+"""
+
+
+@pytest.mark.parametrize("body", [SOFTWARE_PWM, RPIO_PWM], ids=["GPIO.PWM", "RPIO.PWM"])
+def test_sigterm_stops_pwm_with_its_pin_low(board, body):
     name, chip = board
-    proc = start(name, SOFTWARE_PWM)
+    proc = start(name, body)
     expect(proc, "ready")
     deadline = time.monotonic() + WAIT
     while chip.level(18) != 1:

@@ -826,11 +826,11 @@ void PinWorld::damaged(const std::string& what) const { throw BoardDamaged(damag
 void PinWorld::check_history_l() const {
     const seg::State& s = m_->s;
     const uint64_t cap = s.hist_capacity;
-    if (cap > m_->h.history_alloc || (cap ? s.hist_head >= cap : s.hist_head != 0) ||
+    if (cap > ring_slots() || (cap ? s.hist_head >= cap : s.hist_head != 0) ||
         s.hist_count > cap)
         damaged("hist_capacity " + std::to_string(cap) + ", hist_head " + std::to_string(s.hist_head) +
                 " and hist_count " + std::to_string(s.hist_count) + " do not fit a history of " +
-                std::to_string(m_->h.history_alloc) + " slots");
+                std::to_string(ring_slots()) + " slots");
 }
 
 void PinWorld::unlock() { ::pthread_mutex_unlock(&m_->h.lock); }
@@ -865,7 +865,7 @@ void PinWorld::recover_l() {
     seg::State& s = m_->s;
     log_later(30, std::string("simulated board") + (shared_ ? " '" + name_ + "'" : "") +
                       ": a process died holding its lock; its state was checked and rebuilt");
-    if (s.hist_capacity > m_->h.history_alloc) s.hist_capacity = m_->h.history_alloc;
+    if (s.hist_capacity > ring_slots()) s.hist_capacity = ring_slots();
     if (s.hist_capacity == 0 || s.hist_head >= s.hist_capacity) s.hist_head = 0;
     for (seg::Subscriber& sb : s.subs)
         if (sb.id && sb.gpio >= num_gpios_) sb = seg::Subscriber{};
@@ -1364,10 +1364,10 @@ void PinWorld::clear_history() {
 }
 
 void PinWorld::set_history_capacity(size_t capacity) {
-    if (capacity > m_->h.history_alloc)
+    if (capacity > ring_slots())
         throw std::invalid_argument("history_capacity " + std::to_string(capacity) +
                                     " is more than this board's history holds (" +
-                                    std::to_string(m_->h.history_alloc) +
+                                    std::to_string(ring_slots()) +
                                     ", fixed when the board was made)");
     Guard g(*this);
     m_->s.hist_capacity = capacity;

@@ -177,7 +177,7 @@ public:
     std::vector<HistoryEntry> history();
     void clear_history();
     size_t history_capacity() const { return m_->s.hist_capacity; }
-    size_t history_allocation() const { return m_->h.history_alloc; }
+    size_t history_allocation() const { return ring_slots(); }
     void set_history_capacity(size_t capacity);
 
     // ---- wires: a wire joins two or more pins; joined pins form a net with one level.
@@ -253,6 +253,13 @@ private:
     bool subscriber_trusted_l(unsigned slot, std::string* why);
     void drop_stale_subscribers_l();
     void check_history_l() const;  // BoardDamaged unless the ring's indices fit
+    // The ring's slots: the header's history_alloc, but never more than this process mapped
+    // (another process could change the field after the board was checked).
+    size_t ring_slots() const {
+        const size_t mapped = (map_size_ - offsetof(seg::Segment, ring)) / sizeof(seg::HistoryRecord);
+        const size_t alloc = __atomic_load_n(&m_->h.history_alloc, __ATOMIC_RELAXED);
+        return alloc < mapped ? alloc : mapped;
+    }
     [[noreturn]] void damaged(const std::string& what) const;
     std::vector<int> prune_dead_l();
     seg::Part* find_part_l(const std::string& name);
