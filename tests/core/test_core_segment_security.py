@@ -220,24 +220,29 @@ def test_a_board_planted_by_another_user_is_refused_and_the_file_is_untouched(na
 
 
 @two_users
-def test_an_event_line_of_another_users_process_is_refused(name, target):
+def test_an_event_line_of_another_users_process_is_refused(name):
     """Defence in depth: even in this user's own segment, a record naming a process of another
-    user (listed as attached) is never written to, and is dropped."""
-    original = target.read_bytes()
-
+    user (listed as attached, holding the very pipe the record names) is never written to, and
+    is dropped."""
     def holder(up: int, down: int) -> None:
-        fd = os.open(str(target), os.O_RDONLY)
-        os.write(up, f"fd {fd}\n".encode())
+        r, w = os.pipe()
+        st = os.fstat(r)
+        os.write(up, f"pipe {r} {st.st_ino} {st.st_dev}\n".encode())
+        read_line(down, 3600)  # "check"
+        got = select.select([r], [], [], 0)[0]
+        os.write(up, (b"data\n" if got else b"empty\n"))
         read_line(down, 3600)
 
     other = Forked(holder, uid=OTHER_UID)
     chip = rc.open_board(name, "bcm2711")
     try:
-        fd = int(other.expect("fd "))
+        fd, ino, dev = (int(x) for x in other.expect("pipe ").split())
+        st = os.stat_result((0, ino, dev, 0, 0, 0, 0, 0, 0, 0))
         plant_subscriber(shm_file(name), 5, pid=other.pid, start=start_time(other.pid), fd=fd,
-                         st=os.stat(target), attach_pid=other.pid, attach_start=start_time(other.pid))
+                         st=st, attach_pid=other.pid, attach_start=start_time(other.pid))
         toggle(chip)
-        assert target.read_bytes() == original
+        other.send("check")
+        assert other.expect("") == "empty", "edge records reached another user's pipe"
         assert sub_ids(shm_file(name))[5] == 0, "the planted event line is still listed"
     finally:
         assert other.finish() == 0
