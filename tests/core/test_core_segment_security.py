@@ -212,6 +212,7 @@ def test_a_board_planted_by_another_user_is_refused_and_the_file_is_untouched(na
         # The listing shows it as unusable without reading it; reset removes it unread.
         listed = [b for b in rc.list_boards() if b["name"] == name]
         assert listed and listed[0]["kind"] is None and not listed[0]["compatible"]
+        assert listed[0]["problem"] == f"refused: it is owned by nobody (uid {OTHER_UID}) with mode {mode:04o}"
         assert rc.reset_board(name) is True
         assert not os.path.lexists(planted)
         assert target.read_bytes() == original

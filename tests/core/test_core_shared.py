@@ -132,7 +132,8 @@ def test_open_list_reset_and_kind_checks(board):
         rc.open_board("a/b", "rp1")
     listing = [b for b in rc.list_boards() if b["name"] == board.name]
     assert listing == [{"name": board.name, "kind": "rp1", "model": "d04170", "pids": [os.getpid()],
-                        "dead_pids": [], "created_ns": listing[0]["created_ns"], "compatible": True}]
+                        "dead_pids": [], "created_ns": listing[0]["created_ns"], "compatible": True,
+                        "problem": None}]
     with pytest.raises(ValueError, match="history holds \\(1024"):
         chip.history_capacity = 2048
     chip.wire([5, 6])

@@ -24,6 +24,7 @@ from rpio_core import _core
 
 WAIT = 30.0
 LAYOUT = _core._segment_layout()
+PROCS: list = []
 
 
 @pytest.fixture
@@ -31,6 +32,11 @@ def board(request):
     name = f"sigterm-{os.getpid()}-{request.node.name.replace('[', '-').strip(']')}"[:60]
     chip = rc.open_board(name, "bcm2711")
     yield name, chip
+    while PROCS:  # a failed test never leaves its program running
+        proc = PROCS.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=WAIT)
     chip.detach()
     rc.reset_board(name)
 
@@ -39,8 +45,10 @@ def start(name: str, body: str) -> subprocess.Popen:
     env = dict(os.environ, RPIO_BACKEND="sim", RPIO_SIM_SHARED=name, RPIO_SIM_BOARD="c03111",
                RPIO_PWM_BACKEND="software")  # RPIO.PWM's pulses land on the shared board
     env.pop("RPIO_SIM_CONFIG", None)
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(body)], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(body)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    PROCS.append(proc)
+    return proc
 
 
 def expect(proc: subprocess.Popen, word: str) -> None:

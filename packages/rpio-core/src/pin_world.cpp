@@ -950,7 +950,7 @@ std::vector<BoardListing> PinWorld::list_shared() {
     while (dirent* e = ::readdir(d)) {
         const std::string file = e->d_name;
         if (file.compare(0, prefix.size(), prefix) != 0) continue;
-        BoardListing b{file.substr(prefix.size()), "", "", {}, {}, 0, false};
+        BoardListing b{file.substr(prefix.size()), "", "", {}, {}, 0, false, ""};
         // Only a file this user can trust is read; anything else is listed as unusable.
         struct stat st;
         std::string problem;
@@ -961,13 +961,20 @@ std::vector<BoardListing> PinWorld::list_shared() {
             fd = -1;
         }
         if (fd == -1) continue;  // gone meanwhile, or unreadable
+        if (fd == -2) b.problem = "refused: " + problem;
         if (fd >= 0 && static_cast<size_t>(st.st_size) >= sizeof(seg::Header)) {
             void* p = ::mmap(nullptr, sizeof(seg::Header), PROT_READ, MAP_SHARED, fd, 0);
             if (p != MAP_FAILED) {
                 const seg::Header* h = static_cast<const seg::Header*>(p);
                 if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == seg::kMagic) {
                     b.compatible = h->layout_version == seg::kLayoutVersion && h->abi == seg::kAbi;
-                    if (b.compatible) {
+                    const std::string damage =
+                        b.compatible ? segment_header_problem(*reinterpret_cast<const seg::Segment*>(h),
+                                                              static_cast<size_t>(st.st_size), b.name)
+                                     : "";
+                    if (!damage.empty()) {
+                        b.problem = "damaged: " + damage;
+                    } else if (b.compatible) {
                         b.kind = std::string(h->kind_name, strnlen(h->kind_name, sizeof h->kind_name));
                         b.model = std::string(h->model, strnlen(h->model, sizeof h->model));
                         b.created_ns = h->created_ns;

@@ -95,6 +95,7 @@ struct BoardListing {
     std::vector<int> dead_pids;  // listed, but gone without detaching (the board is stale)
     int64_t created_ns;
     bool compatible;  // same layout version and ABI as this build
+    std::string problem;  // why it cannot be used ("" if it can): not this user's file, damaged
 };
 
 // Logging: shorts and recoveries are reported through this hook (outside the board lock), once

@@ -469,6 +469,7 @@ py::dict listing_dict(const BoardListing& b) {
     d["dead_pids"] = b.dead_pids;
     d["created_ns"] = b.created_ns;
     d["compatible"] = b.compatible;
+    d["problem"] = b.problem.empty() ? py::object(py::none()) : py::object(py::str(b.problem));
     return d;
 }
 

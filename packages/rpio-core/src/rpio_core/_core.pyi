@@ -162,6 +162,7 @@ class _BoardListing(TypedDict):
     dead_pids: list[int]
     created_ns: int
     compatible: bool
+    problem: str | None
 
 def open_board(
     name: str, kind: str | None = None, *, model: str = "", history_capacity: int = 65536,
