@@ -16,7 +16,8 @@ Plain outputs keep their levels, as after Ctrl-C (RPi.GPIO never resets pins at 
 cleanup() for that). The cleanup runs in the main thread, where Python runs signal handlers (an
 interrupt loop running there then ends from inside, and the locks RPIO's parts hold are re-entrant),
 watched by a timer: if it has not finished after CLEANUP_TIMEOUT seconds, the process ends anyway,
-as a stop request must never hang. The handler acts only in the process that installed it: a forked child (say, of
+as a stop request must never hang. Python runs a handler between bytecodes: a main thread inside
+one long C call (a 10 s button_bounce, say) ends when that call returns. The handler acts only in the process that installed it: a forked child (say, of
 multiprocessing) ends by the default action, leaving its parent's PWM alone.
 """
 
