@@ -132,7 +132,8 @@ def test_open_list_reset_and_kind_checks(board):
         rc.open_board("a/b", "rp1")
     listing = [b for b in rc.list_boards() if b["name"] == board.name]
     assert listing == [{"name": board.name, "kind": "rp1", "model": "d04170", "pids": [os.getpid()],
-                        "dead_pids": [], "created_ns": listing[0]["created_ns"], "compatible": True}]
+                        "dead_pids": [], "created_ns": listing[0]["created_ns"], "compatible": True,
+                        "problem": None}]
     with pytest.raises(ValueError, match="history holds \\(1024"):
         chip.history_capacity = 2048
     chip.wire([5, 6])
@@ -372,7 +373,8 @@ def test_private_boards_are_invisible_to_other_processes(board):
 def test_a_segment_that_is_not_a_board_is_refused_then_removed(board):
     path = pathlib.Path("/dev/shm") / rc.board_segment_path(board.name).lstrip("/")
     path.write_bytes(b"not a board".ljust(8192, b"\0"))
-    with pytest.raises(RuntimeError, match="cannot be used"):
+    path.chmod(0o600)  # this user's own file: its content is what is refused
+    with pytest.raises(RuntimeError, match=f"board '{board.name}' is damaged: it is not an RPIO board"):
         rc.open_board(board.name, "bcm2711")
     assert rc.reset_board(board.name) is True
     assert not path.exists()

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -142,7 +143,8 @@ void sleep_until(int64_t deadline) {
     }
 }
 
-inline uint64_t bit(unsigned gpio) { return uint64_t{1} << gpio; }
+// Masked: a pin number read from a damaged segment can never shift past the word.
+inline uint64_t bit(unsigned gpio) { return uint64_t{1} << (gpio & 63); }
 inline unsigned ctz(uint64_t v) { return static_cast<unsigned>(__builtin_ctzll(v)); }
 uint64_t all_pins(unsigned n) { return n >= 64 ? ~uint64_t{0} : bit(n) - 1; }
 
@@ -174,6 +176,141 @@ std::string pin_list(uint64_t mask) {
 std::mutex g_reg_mu;
 std::map<std::string, std::weak_ptr<PinWorld>> g_shared;
 std::vector<std::weak_ptr<PinWorld>> g_all;
+
+constexpr size_t kMaxHistory = size_t{1} << 26;
+constexpr int kLockWaitSeconds = 10;  // a lock held longer is stuck or damaged
+
+std::string board_label(const std::string& name) {
+    return name.empty() ? std::string("the private simulated board") : "board '" + name + "'";
+}
+
+std::string damaged_text(const std::string& name, const std::string& what) {
+    return board_label(name) + " is damaged: " + what +
+           (name.empty() ? std::string("") : "; `rpio sim reset " + name + "` removes it");
+}
+
+// Where a shared board's segment lives: shm_open names are files in /dev/shm.
+std::string shm_file(const std::string& shm_path) { return "/dev/shm" + shm_path; }
+
+std::string uid_text(uid_t uid) {
+    passwd pw{};
+    passwd* found = nullptr;
+    char buf[1024];
+    const std::string number = "uid " + std::to_string(uid);
+    if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found)
+        return std::string(found->pw_name) + " (" + number + ")";
+    return number;
+}
+
+std::string mode_text(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
+}
+
+// Why a board file may not be trusted, or "": only a regular file of this user (effective uid)
+// with mode 0600 and a single name is one. Anything else may have been planted by another user.
+std::string file_problem(const struct stat& st) {
+    if (!S_ISREG(st.st_mode))
+        return std::string("it is ") +
+               (S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory"
+                                                : S_ISLNK(st.st_mode) ? "a symbolic link"
+                                                                      : "not a regular file") +
+               " owned by " + uid_text(st.st_uid);
+    if (st.st_uid != ::geteuid() || (st.st_mode & 07777) != 0600)
+        return "it is owned by " + uid_text(st.st_uid) + " with mode " + mode_text(st.st_mode);
+    if (st.st_nlink != 1) return "it has " + std::to_string(st.st_nlink) + " names (hard links)";
+    return "";
+}
+
+[[noreturn]] void refuse_file(const std::string& name, const std::string& file,
+                              const std::string& problem) {
+    throw SystemError(EACCES, file,
+                      "shared board '" + name + "' refused: " + problem +
+                          "; RPIO attaches only to a regular file owned by its own user, " +
+                          uid_text(::geteuid()) +
+                          ", with mode 0600, as another user may have planted this one. Remove "
+                          "it with `rpio sim reset " + name + "` (or `rm " + file +
+                          "`, as root if another user owns it)");
+}
+
+// Opens a board file without following a symbolic link or blocking on a FIFO, and checks that
+// it can be trusted (file_problem). Returns the fd; -1 if there is no such file (errno ENOENT);
+// -2 if it may not be trusted (*problem says why; nothing was read from it).
+int open_board_file(const std::string& file, int flags, struct stat* st, std::string* problem) {
+    const int fd = ::open(file.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ELOOP) {
+            *problem = "it is a symbolic link";
+            return -2;
+        }
+        if (errno == ENOENT) return -1;
+        throw SystemError(errno, file, "open");
+    }
+    if (::fstat(fd, st) != 0) {
+        const int e = errno;
+        ::close(fd);
+        throw SystemError(e, file, "fstat");
+    }
+    *problem = file_problem(*st);
+    if (!problem->empty()) {
+        ::close(fd);
+        return -2;
+    }
+    return fd;
+}
+
+// Removes a board file (never reading it). ENOENT is fine: someone removed it meanwhile.
+void remove_board_file(const std::string& file, const struct stat* st) {
+    if (::unlink(file.c_str()) == 0 || errno == ENOENT) return;
+    const int e = errno;
+    throw SystemError(e, file,
+                      "remove" + (st ? " (owned by " + uid_text(st->st_uid) +
+                                           ": only root or that user can remove it)"
+                                     : std::string("")));
+}
+
+void init_board_mutex(pthread_mutex_t* m) {
+    pthread_mutexattr_t attr;
+    ::pthread_mutexattr_init(&attr);
+    ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    ::pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+    const int r = ::pthread_mutex_init(m, &attr);
+    ::pthread_mutexattr_destroy(&attr);
+    if (r != 0) throw SystemError(r, "", "pthread_mutex_init");
+}
+
+// "/proc/PID/status" Uid: real and effective uid; false if unreadable.
+bool proc_uids(int pid, uid_t* real, uid_t* effective) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/status", pid);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buf[4096];
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    buf[n] = 0;
+    const char* p = std::strstr(buf, "\nUid:");
+    unsigned long r = 0, e = 0;
+    if (!p || std::sscanf(p + 5, "%lu %lu", &r, &e) != 2) return false;
+    *real = static_cast<uid_t>(r);
+    *effective = static_cast<uid_t>(e);
+    return true;
+}
+
+bool part_name_ok(const char* name) {
+    const size_t n = strnlen(name, seg::kNameLen);
+    if (n == 0 || n == seg::kNameLen) return false;
+    for (size_t i = 0; i < n; ++i) {
+        const unsigned char c = static_cast<unsigned char>(name[i]);
+        if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.')) return false;
+    }
+    return true;
+}
+
+std::string part_name(const seg::Part& p) { return std::string(p.name, strnlen(p.name, sizeof p.name)); }
 
 void register_world(const std::shared_ptr<PinWorld>& w) {
     std::lock_guard<std::mutex> lk(g_reg_mu);
@@ -214,6 +351,131 @@ ChipKind parse_chip_kind(const std::string& name) {
 
 unsigned chip_kind_gpios(ChipKind k) {
     return k == ChipKind::Bcm2711 ? 58 : k == ChipKind::Rp1 ? rp1::kNumGpios : 54;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validating a segment against the layout: every field a process uses as a size, an index, a
+// count or an enum is checked before the board is used (a damaged board gives one error, never a
+// signal).
+
+std::string segment_header_problem(const seg::Segment& m, size_t mapped,
+                                   const std::string& expected_name) {
+    const seg::Header& h = m.h;
+    const auto num = [](uint64_t v) { return std::to_string(v); };
+    if (h.history_alloc > kMaxHistory)
+        return "history_alloc " + num(h.history_alloc) + " is more than " + num(kMaxHistory);
+    if (h.total_size != seg::segment_size(h.history_alloc) || h.total_size > mapped)
+        return "total_size " + num(h.total_size) + " does not match history_alloc " +
+               num(h.history_alloc) + " (" + num(seg::segment_size(h.history_alloc)) +
+               " bytes) and the file's " + num(mapped) + " bytes";
+    if (h.ready != 1) return "ready is " + num(h.ready) + ", not 1";
+    if (h.kind < 1 || h.kind > 5) return "kind " + num(h.kind) + " is not a chip";
+    const ChipKind kind = static_cast<ChipKind>(h.kind);
+    if (h.num_gpios != chip_kind_gpios(kind))
+        return "num_gpios " + num(h.num_gpios) + " is not the " + chip_kind_name(kind) + "'s " +
+               num(chip_kind_gpios(kind));
+    if (strnlen(h.kind_name, sizeof h.kind_name) == sizeof h.kind_name ||
+        std::strcmp(h.kind_name, chip_kind_name(kind)) != 0)
+        return "kind_name does not name its kind, " + std::string(chip_kind_name(kind));
+    if (strnlen(h.model, sizeof h.model) == sizeof h.model) return "model is not terminated";
+    if (strnlen(h.name, sizeof h.name) == sizeof h.name) return "name is not terminated";
+    if (!expected_name.empty() && expected_name != h.name)
+        return "its name field is not '" + expected_name + "'";
+    for (const seg::Attached& a : h.attached)
+        if (a.pid < 0) return "an attached process has pid " + std::to_string(a.pid);
+#if defined(__GLIBC__)
+    // The lock: the mutex kind this build makes (robust, process-shared, error-checking), and an
+    // owner that exists (a dead owner's robust list hands the lock on; a made-up one never).
+    pthread_mutex_t ref;
+    init_board_mutex(&ref);
+    const int want_kind = ref.__data.__kind;
+    ::pthread_mutex_destroy(&ref);
+    if (h.lock.__data.__kind != want_kind)
+        return "its lock is not the robust shared mutex this build makes (kind " +
+               std::to_string(h.lock.__data.__kind) + ", not " + std::to_string(want_kind) + ")";
+    const int word = __atomic_load_n(&h.lock.__data.__lock, __ATOMIC_ACQUIRE);
+    const int tid = word & FUTEX_TID_MASK;
+    if (tid && ::kill(tid, 0) != 0 && errno == ESRCH &&
+        __atomic_load_n(&h.lock.__data.__lock, __ATOMIC_ACQUIRE) == word)
+        return "its lock is held by thread " + std::to_string(tid) + ", which does not exist";
+#endif
+    return "";
+}
+
+std::string segment_state_problem(const seg::Segment& m) {
+    const seg::Header& h = m.h;
+    const seg::State& s = m.s;
+    const auto num = [](uint64_t v) { return std::to_string(v); };
+    const unsigned n = h.num_gpios;
+    const uint64_t all = all_pins(n);
+    if (s.hist_capacity > h.history_alloc)
+        return "hist_capacity " + num(s.hist_capacity) + " is more than history_alloc " +
+               num(h.history_alloc);
+    if (s.hist_capacity ? s.hist_head >= s.hist_capacity : s.hist_head != 0)
+        return "hist_head " + num(s.hist_head) + " is outside the history (" + num(s.hist_capacity) +
+               " slots)";
+    if (s.hist_count > s.hist_capacity)
+        return "hist_count " + num(s.hist_count) + " is more than hist_capacity " + num(s.hist_capacity);
+    for (unsigned g = 0; g < seg::kMaxGpios; ++g) {
+        const seg::Pin& p = s.pins[g];
+        if (p.function < 0 || p.function > static_cast<int8_t>(Function::None))
+            return "pin " + num(g) + " has function " + std::to_string(p.function);
+        if (p.pull < static_cast<int8_t>(Pull::Unknown) || p.pull > static_cast<int8_t>(Pull::Up))
+            return "pin " + num(g) + " has pull " + std::to_string(p.pull);
+        if (p.drive < -1 || p.drive > 1) return "pin " + num(g) + " has drive " + std::to_string(p.drive);
+    }
+    const std::pair<const char*, uint64_t> masks[] = {
+        {"levels", s.levels},   {"floating", s.floating}, {"latch", s.latch},
+        {"drives", s.drives},   {"pull_up", s.pull_up},   {"pull_down", s.pull_down},
+        {"src_hi", s.src_hi},   {"src_lo", s.src_lo},     {"watched", s.watched},
+        {"part_pins", s.part_pins}, {"shorted", s.shorted}};
+    for (const auto& mk : masks)
+        if (mk.second & ~all) return std::string(mk.first) + " has bits past gpio " + num(n - 1);
+    uint64_t net[seg::kMaxGpios];
+    for (unsigned g = 0; g < seg::kMaxGpios; ++g) net[g] = bit(g);
+    for (unsigned i = 0; i < seg::kMaxWires; ++i) {
+        const seg::Wire& w = s.wires[i];
+        if (!w.id) continue;
+        if ((w.mask & ~all) || __builtin_popcountll(w.mask) < 2)
+            return "wire " + num(w.id) + " joins pins " + pin_list(w.mask);
+        uint64_t u = 0;
+        for (uint64_t mm = w.mask; mm; mm &= mm - 1) u |= net[ctz(mm)];
+        for (uint64_t mm = u; mm; mm &= mm - 1) net[ctz(mm)] = u;
+    }
+    for (unsigned g = 0; g < seg::kMaxGpios; ++g)
+        if (s.net[g] != net[g]) return "the net of pin " + num(g) + " does not match the wires";
+    for (const seg::Part& p : s.parts) {
+        if (!p.id) continue;
+        const std::string which = "part " + num(p.id);
+        if (p.kind < 1 || p.kind > 4) return which + " has kind " + num(p.kind);
+        if (p.gpio >= n) return which + " is on gpio " + num(p.gpio);
+        if (!part_name_ok(p.name)) return which + " has no valid name";
+        if (p.drive < -1 || p.drive > 1) return which + " drives " + std::to_string(p.drive);
+        if (p.active_low > 1 || p.pressed > 1 || p.level_at_attach > 1 || p.last_level > 1 ||
+            p.running > 1)
+            return which + " has a flag that is not 0 or 1";
+        if (p.kind == static_cast<uint8_t>(PartKind::Generator) &&
+            !(p.frequency > 0 && p.frequency <= 20000 && p.duty >= 0 && p.duty <= 1))
+            return which + " has frequency " + std::to_string(p.frequency) + " and duty " +
+                   std::to_string(p.duty);
+    }
+    for (const seg::Subscriber& sb : s.subs) {
+        if (!sb.id) continue;
+        const std::string which = "event line " + num(sb.id);
+        if (sb.gpio >= n) return which + " watches gpio " + num(sb.gpio);
+        if (sb.pid <= 0 || sb.read_fd < 0) return which + " has pid " + std::to_string(sb.pid) +
+                                                   " and fd " + std::to_string(sb.read_fd);
+        if (sb.rising > 1 || sb.falling > 1) return which + " has a flag that is not 0 or 1";
+    }
+    if (static_cast<ChipKind>(h.kind) == ChipKind::Rp1) {
+        const seg::Rp1Regs& r = s.regs.rp1;
+        if (r.ie & ~all) return "the pads' IE bits go past gpio " + num(n - 1);
+        for (unsigned b = 0; b < 3; ++b)
+            if (r.voltage[b] > 1) return "bank " + num(b) + " has voltage select " + num(r.voltage[b]);
+    } else if (s.regs.bcm.pud > 3) {
+        return "GPPUD holds " + num(s.regs.bcm.pud);
+    }
+    return "";
 }
 
 std::string cause_text(const HistoryEntry& e) {
@@ -270,14 +532,7 @@ void PinWorld::init_l(ChipKind kind, size_t history_capacity, const std::string&
     copy_name(h.kind_name, sizeof h.kind_name, chip_kind_name(kind));
     copy_name(h.model, sizeof h.model, model);
     copy_name(h.name, sizeof h.name, name_);
-    pthread_mutexattr_t attr;
-    ::pthread_mutexattr_init(&attr);
-    ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-    ::pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
-    const int r = ::pthread_mutex_init(&h.lock, &attr);
-    ::pthread_mutexattr_destroy(&attr);
-    if (r != 0) throw SystemError(r, name_, "pthread_mutex_init");
+    init_board_mutex(&h.lock);
     num_gpios_ = h.num_gpios;
     m_->s.hist_capacity = history_capacity;
     reset_state_l();
@@ -309,7 +564,8 @@ namespace {
 // Maps an open shm fd once its creator has finished; returns nullptr (with why) when the
 // segment is not a usable board. Waits up to 3 s for a creator that is still initialising.
 seg::Segment* map_ready(int fd, const std::string& name, size_t* size, std::string* why,
-                        int* creator) {
+                        int* creator, bool* damaged) {
+    *damaged = false;
     const int64_t deadline = monotonic_ns() + 3000000000LL;
     *creator = 0;
     for (;;) {
@@ -323,6 +579,7 @@ seg::Segment* map_ready(int fd, const std::string& name, size_t* size, std::stri
             const uint64_t magic = __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE);
             const uint32_t version = h->layout_version, abi = h->abi;
             const uint64_t total = h->total_size;
+            const uint32_t history_alloc = h->history_alloc;
             ::munmap(p, sizeof(seg::Header));
             if (magic == seg::kMagic) {
                 if (version != seg::kLayoutVersion || abi != seg::kAbi) {
@@ -331,8 +588,12 @@ seg::Segment* map_ready(int fd, const std::string& name, size_t* size, std::stri
                            std::to_string(seg::kLayoutVersion) + ")";
                     return nullptr;
                 }
-                if (static_cast<uint64_t>(st.st_size) < total) {
-                    *why = "it is truncated";
+                if (total != seg::segment_size(history_alloc) || history_alloc > kMaxHistory ||
+                    static_cast<uint64_t>(st.st_size) < total) {
+                    *why = "total_size " + std::to_string(total) + " does not match history_alloc " +
+                           std::to_string(history_alloc) + " and the file's " +
+                           std::to_string(st.st_size) + " bytes";
+                    *damaged = true;
                     return nullptr;
                 }
                 void* full = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -341,7 +602,8 @@ seg::Segment* map_ready(int fd, const std::string& name, size_t* size, std::stri
                 return static_cast<seg::Segment*>(full);
             }
             if (magic != 0) {
-                *why = "it is not an RPIO board";
+                *why = "it is not an RPIO board (magic " + std::to_string(magic) + ")";
+                *damaged = true;
                 return nullptr;
             }
         }
@@ -374,25 +636,29 @@ std::shared_ptr<PinWorld> PinWorld::open_shared(const std::string& name, uint32_
         w->start_ = proc_info(w->pid_).start;
         w->shared_ = true;
         w->name_ = name;
+        w->detached_ = true;  // until attach_l: a failed attach leaves the board alone
         const std::string path = segment_path(name);
+        const std::string file = shm_file(path);
         bool made = false;
         for (int attempt = 0; attempt < 3 && !w->m_; ++attempt) {
             if (create && kind != 0) {
-                const int fd = ::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                // Made here: this user's own, mode 0600 whatever the umask.
+                const int fd = ::open(file.c_str(),
+                                      O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (fd >= 0) {
                     const size_t size = seg::segment_size(history_capacity);
-                    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+                    if (::fchmod(fd, 0600) != 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
                         const int e = errno;
                         ::close(fd);
-                        ::shm_unlink(path.c_str());
-                        throw SystemError(e, path, "ftruncate");
+                        ::unlink(file.c_str());
+                        throw SystemError(e, file, "fchmod/ftruncate");
                     }
                     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
                     const int e = errno;
                     ::close(fd);
                     if (p == MAP_FAILED) {
-                        ::shm_unlink(path.c_str());
-                        throw SystemError(e, path, "mmap");
+                        ::unlink(file.c_str());
+                        throw SystemError(e, file, "mmap");
                     }
                     w->m_ = static_cast<seg::Segment*>(p);
                     w->map_size_ = size;
@@ -402,22 +668,24 @@ std::shared_ptr<PinWorld> PinWorld::open_shared(const std::string& name, uint32_
                     made = true;
                     break;
                 }
-                if (errno != EEXIST) throw SystemError(errno, path, "shm_open");
+                if (errno != EEXIST) throw SystemError(errno, file, "open");
             }
-            const int fd = ::shm_open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
+            struct stat st;
+            std::string problem;
+            const int fd = open_board_file(file, O_RDWR, &st, &problem);
+            if (fd == -2) refuse_file(name, file, problem);
             if (fd < 0) {
-                if (errno == ENOENT && create && kind != 0) continue;  // removed meanwhile: make it
-                if (errno == ENOENT)
-                    throw NotFound("no shared board named '" + name + "'" +
-                                   (create ? " (name a chip kind to make one)" : ""));
-                throw SystemError(errno, path, "shm_open");
+                if (create && kind != 0) continue;  // removed meanwhile: make it
+                throw NotFound("no shared board named '" + name + "'" +
+                               (create ? " (name a chip kind to make one)" : ""));
             }
             std::string why;
             int creator = 0;
             size_t size = 0;
+            bool damaged = false;
             seg::Segment* s = nullptr;
             try {
-                s = map_ready(fd, path, &size, &why, &creator);
+                s = map_ready(fd, file, &size, &why, &creator, &damaged);
             } catch (...) {
                 ::close(fd);
                 throw;
@@ -426,13 +694,16 @@ std::shared_ptr<PinWorld> PinWorld::open_shared(const std::string& name, uint32_
             if (s) {
                 w->m_ = s;
                 w->map_size_ = size;
+                why = segment_header_problem(*s, size, name);
+                if (!why.empty()) throw BoardDamaged(damaged_text(name, why));  // ~PinWorld unmaps
                 break;
             }
+            if (damaged) throw BoardDamaged(damaged_text(name, why));
             // Not usable. A half-made board whose creator died is removed and made again;
             // anything else is the user's to remove.
             const bool half_made = why.rfind("its creator", 0) == 0;
             if (half_made && !process_alive(creator, 0) && create && kind != 0) {
-                ::shm_unlink(path.c_str());
+                ::unlink(file.c_str());
                 log_later(30, "shared board '" + name + "' was left half-made by pid " +
                                   std::to_string(creator) + "; made again");
                 flush_logs();
@@ -452,6 +723,8 @@ std::shared_ptr<PinWorld> PinWorld::open_shared(const std::string& name, uint32_
                                     chip_kind_name(static_cast<ChipKind>(kind)));
     {
         Guard g(*w);
+        const std::string problem = segment_state_problem(*w->m_);
+        if (!problem.empty()) w->damaged(problem);
         w->attach_l();
     }
     register_world(w);
@@ -521,14 +794,43 @@ PinWorld::~PinWorld() {
 }
 
 void PinWorld::lock() {
-    const int r = ::pthread_mutex_lock(&m_->h.lock);
+    int r = ::pthread_mutex_trylock(&m_->h.lock);
+    if (r == EBUSY) {
+        // Held: wait, but not forever. Holders keep it for microseconds; one that keeps it for
+        // seconds is stuck, or the lock word is damaged.
+        timespec deadline;
+        ::clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += kLockWaitSeconds;
+        r = ::pthread_mutex_clocklock(&m_->h.lock, CLOCK_MONOTONIC, &deadline);
+    }
     if (r == 0) return;
     if (r == EOWNERDEAD) {
-        recover_l();
+        try {
+            recover_l();
+        } catch (...) {
+            ::pthread_mutex_consistent(&m_->h.lock);
+            ::pthread_mutex_unlock(&m_->h.lock);
+            throw;
+        }
         ::pthread_mutex_consistent(&m_->h.lock);
         return;
     }
-    throw SystemError(r, name_, "pthread_mutex_lock");
+    if (r == ETIMEDOUT)
+        damaged("its lock has been held for " + std::to_string(kLockWaitSeconds) +
+                " s (a process holding it is stuck, or the lock is damaged)");
+    damaged(std::string("its lock cannot be taken (") + std::strerror(r) + ")");
+}
+
+void PinWorld::damaged(const std::string& what) const { throw BoardDamaged(damaged_text(name_, what)); }
+
+void PinWorld::check_history_l() const {
+    const seg::State& s = m_->s;
+    const uint64_t cap = s.hist_capacity;
+    if (cap > ring_slots() || (cap ? s.hist_head >= cap : s.hist_head != 0) ||
+        s.hist_count > cap)
+        damaged("hist_capacity " + std::to_string(cap) + ", hist_head " + std::to_string(s.hist_head) +
+                " and hist_count " + std::to_string(s.hist_count) + " do not fit a history of " +
+                std::to_string(ring_slots()) + " slots");
 }
 
 void PinWorld::unlock() { ::pthread_mutex_unlock(&m_->h.lock); }
@@ -563,8 +865,10 @@ void PinWorld::recover_l() {
     seg::State& s = m_->s;
     log_later(30, std::string("simulated board") + (shared_ ? " '" + name_ + "'" : "") +
                       ": a process died holding its lock; its state was checked and rebuilt");
-    if (s.hist_capacity > m_->h.history_alloc) s.hist_capacity = m_->h.history_alloc;
+    if (s.hist_capacity > ring_slots()) s.hist_capacity = ring_slots();
     if (s.hist_capacity == 0 || s.hist_head >= s.hist_capacity) s.hist_head = 0;
+    for (seg::Subscriber& sb : s.subs)
+        if (sb.id && sb.gpio >= num_gpios_) sb = seg::Subscriber{};
     if (s.hist_count > s.hist_capacity) s.hist_count = s.hist_capacity;
     recompute_masks_l();
     recompute_nets_l();
@@ -605,7 +909,7 @@ void PinWorld::shutdown_all() {
     for (auto& w : worlds) w->detach();
 }
 
-std::string PinWorld::model() const { return m_->h.model; }
+std::string PinWorld::model() const { return std::string(m_->h.model, strnlen(m_->h.model, seg::kModelLen)); }
 
 std::vector<int> PinWorld::attached_pids() {
     Guard g(*this);
@@ -646,22 +950,36 @@ std::vector<BoardListing> PinWorld::list_shared() {
     while (dirent* e = ::readdir(d)) {
         const std::string file = e->d_name;
         if (file.compare(0, prefix.size(), prefix) != 0) continue;
-        BoardListing b{file.substr(prefix.size()), "", "", {}, {}, 0, false};
-        const int fd = ::shm_open(("/" + file).c_str(), O_RDONLY | O_CLOEXEC, 0);
-        if (fd < 0) continue;
+        BoardListing b{file.substr(prefix.size()), "", "", {}, {}, 0, false, ""};
+        // Only a file this user can trust is read; anything else is listed as unusable.
         struct stat st;
-        if (::fstat(fd, &st) == 0 && static_cast<size_t>(st.st_size) >= sizeof(seg::Header)) {
+        std::string problem;
+        int fd = -1;
+        try {
+            fd = open_board_file("/dev/shm/" + file, O_RDONLY, &st, &problem);
+        } catch (const SystemError&) {
+            fd = -1;
+        }
+        if (fd == -1) continue;  // gone meanwhile, or unreadable
+        if (fd == -2) b.problem = "refused: " + problem;
+        if (fd >= 0 && static_cast<size_t>(st.st_size) >= sizeof(seg::Header)) {
             void* p = ::mmap(nullptr, sizeof(seg::Header), PROT_READ, MAP_SHARED, fd, 0);
             if (p != MAP_FAILED) {
                 const seg::Header* h = static_cast<const seg::Header*>(p);
                 if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == seg::kMagic) {
                     b.compatible = h->layout_version == seg::kLayoutVersion && h->abi == seg::kAbi;
-                    if (b.compatible) {
+                    const std::string damage =
+                        b.compatible ? segment_header_problem(*reinterpret_cast<const seg::Segment*>(h),
+                                                              static_cast<size_t>(st.st_size), b.name)
+                                     : "";
+                    if (!damage.empty()) {
+                        b.problem = "damaged: " + damage;
+                    } else if (b.compatible) {
                         b.kind = std::string(h->kind_name, strnlen(h->kind_name, sizeof h->kind_name));
                         b.model = std::string(h->model, strnlen(h->model, sizeof h->model));
                         b.created_ns = h->created_ns;
                         for (const seg::Attached& a : h->attached) {
-                            if (!a.pid) continue;
+                            if (a.pid <= 0) continue;
                             (process_alive(a.pid, a.start) ? b.pids : b.dead_pids).push_back(a.pid);
                         }
                     }
@@ -669,7 +987,7 @@ std::vector<BoardListing> PinWorld::list_shared() {
                 ::munmap(p, sizeof(seg::Header));
             }
         }
-        ::close(fd);
+        if (fd >= 0) ::close(fd);
         out.push_back(std::move(b));
     }
     ::closedir(d);
@@ -686,23 +1004,37 @@ bool PinWorld::reset_shared(const std::string& name) {
         auto it = g_shared.find(name);
         if (it != g_shared.end()) mine = it->second.lock();
     }
-    if (mine && !mine->detached_) {  // this process is attached: reset in place
-        mine->reset();
-        return true;
+    if (mine && !mine->detached_) {  // this process is attached: reset in place, if it is sound
+        std::string problem = segment_header_problem(*mine->m_, mine->map_size_, name);
+        if (problem.empty()) {
+            try {
+                Guard g(*mine);
+                problem = segment_state_problem(*mine->m_);
+            } catch (const BoardDamaged& e) {
+                problem = e.what();
+            }
+        }
+        if (problem.empty()) {
+            mine->reset();
+            return true;
+        }
+        // Damaged: its file is removed below (this process keeps its mapping until it detaches).
     }
-    const std::string path = segment_path(name);
-    const int fd = ::shm_open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
-    if (fd < 0) {
-        if (errno == ENOENT) return false;
-        throw SystemError(errno, path, "shm_open");
+    const std::string file = shm_file(segment_path(name));
+    struct stat st;
+    std::string problem;
+    const int fd = open_board_file(file, O_RDWR, &st, &problem);
+    if (fd == -1) return false;
+    if (fd == -2) {  // not this user's own file: removed unread
+        remove_board_file(file, &st);
+        return true;
     }
     std::string why;
     int creator = 0;
     size_t size = 0;
+    bool damaged = false;
     seg::Segment* s = nullptr;
-    struct stat st;
-    const bool sized = ::fstat(fd, &st) == 0 && static_cast<size_t>(st.st_size) >= sizeof(seg::Header);
-    if (sized) {
+    if (static_cast<size_t>(st.st_size) >= sizeof(seg::Header)) {
         // A ready board maps at once; one that is not ready is removed without waiting.
         void* p = ::mmap(nullptr, sizeof(seg::Header), PROT_READ, MAP_SHARED, fd, 0);
         bool ready = false;
@@ -711,11 +1043,20 @@ bool PinWorld::reset_shared(const std::string& name) {
             ready = __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == seg::kMagic;
             ::munmap(p, sizeof(seg::Header));
         }
-        if (ready) s = map_ready(fd, path, &size, &why, &creator);
+        try {
+            if (ready) s = map_ready(fd, file, &size, &why, &creator, &damaged);
+        } catch (...) {
+            ::close(fd);
+            throw;
+        }
     }
     ::close(fd);
-    if (!s) {  // not a usable board of this build: nothing to keep
-        ::shm_unlink(path.c_str());
+    if (s && !segment_header_problem(*s, size, name).empty()) {
+        ::munmap(s, size);
+        s = nullptr;
+    }
+    if (!s) {  // not a usable board of this build, or damaged: nothing to keep
+        remove_board_file(file, nullptr);
         return true;
     }
     std::shared_ptr<PinWorld> w(new PinWorld());
@@ -729,19 +1070,25 @@ bool PinWorld::reset_shared(const std::string& name) {
     w->num_gpios_ = s->h.num_gpios;
     w->fds_.resize(seg::kMaxSubscribers);
     bool unlink = false;
-    {
+    try {
         Guard g(*w);
-        w->prune_dead_l();
-        bool live = false;
-        for (const seg::Attached& a : s->h.attached) live = live || a.pid != 0;
-        if (live) {
-            w->reset_state_l();
-            ++s->s.resets;
-        } else {
+        if (!segment_state_problem(*s).empty()) {
             unlink = true;
+        } else {
+            w->prune_dead_l();
+            bool live = false;
+            for (const seg::Attached& a : s->h.attached) live = live || a.pid != 0;
+            if (live) {
+                w->reset_state_l();
+                ++s->s.resets;
+            } else {
+                unlink = true;
+            }
         }
+    } catch (const BoardDamaged&) {
+        unlink = true;
     }
-    if (unlink) ::shm_unlink(path.c_str());
+    if (unlink) remove_board_file(file, nullptr);
     return true;
 }
 
@@ -751,6 +1098,7 @@ bool PinWorld::reset_shared(const std::string& name) {
 void PinWorld::reset_state_l() {
     seg::State& s = m_->s;
     const ChipKind kind = this->kind();
+    drop_stale_subscribers_l();
     for (seg::Part& p : s.parts) {
         if (p.id && p.kind == static_cast<uint8_t>(PartKind::Generator)) {
             __atomic_store_n(&p.running, 0u, __ATOMIC_RELEASE);
@@ -837,7 +1185,9 @@ void PinWorld::recompute_sources_l() {
 
 void PinWorld::resolve_l(uint64_t mask, const Cause& cause) {
     while (mask) {
-        const uint64_t net = m_->s.net[ctz(mask)];
+        // The pin itself is always in its net (a peer may have damaged the table: never loop).
+        const unsigned first = ctz(mask);
+        const uint64_t net = m_->s.net[first] | bit(first);
         resolve_net_l(net, cause);
         mask &= ~net;
     }
@@ -925,6 +1275,7 @@ void PinWorld::changed_l(unsigned gpio, int level, bool floating, int64_t t, con
 
 void PinWorld::append_l(int64_t t, unsigned gpio, int level, bool floating, const Cause& cause) {
     seg::State& s = m_->s;
+    check_history_l();  // another process may have left the indices out of range
     seg::HistoryRecord& r = m_->ring[s.hist_head];
     r.t_ns = t;
     r.gpio = static_cast<uint8_t>(gpio);
@@ -1001,6 +1352,7 @@ uint64_t PinWorld::shorted() {
 std::vector<HistoryEntry> PinWorld::history() {
     std::vector<HistoryEntry> out;
     Guard g(*this);
+    check_history_l();
     const seg::State& s = m_->s;
     out.reserve(s.hist_count);
     const size_t cap = s.hist_capacity;
@@ -1019,10 +1371,10 @@ void PinWorld::clear_history() {
 }
 
 void PinWorld::set_history_capacity(size_t capacity) {
-    if (capacity > m_->h.history_alloc)
+    if (capacity > ring_slots())
         throw std::invalid_argument("history_capacity " + std::to_string(capacity) +
                                     " is more than this board's history holds (" +
-                                    std::to_string(m_->h.history_alloc) +
+                                    std::to_string(ring_slots()) +
                                     ", fixed when the board was made)");
     Guard g(*this);
     m_->s.hist_capacity = capacity;
@@ -1083,7 +1435,7 @@ uint64_t PinWorld::net_of(unsigned gpio) {
 
 seg::Part* PinWorld::find_part_l(const std::string& name) {
     for (seg::Part& p : m_->s.parts)
-        if (p.id && name == p.name) return &p;
+        if (p.id && name == part_name(p)) return &p;
     return nullptr;
 }
 
@@ -1102,7 +1454,7 @@ seg::Part& PinWorld::part_l(const std::string& name) {
 namespace {
 seg::Part& expect_kind(seg::Part& p, PartKind k) {
     if (p.kind != static_cast<uint8_t>(k))
-        throw std::invalid_argument(std::string("part '") + p.name + "' is a " + part_kind_name(p.kind) +
+        throw std::invalid_argument("part '" + part_name(p) + "' is a " + part_kind_name(p.kind) +
                                     ", not a " + part_kind_name(static_cast<uint8_t>(k)));
     return p;
 }
@@ -1116,7 +1468,7 @@ void validate_generator(double frequency, double duty) {
 
 PartInfo PinWorld::info_l(const seg::Part& p) {
     const bool running = __atomic_load_n(&p.running, __ATOMIC_ACQUIRE) != 0;
-    return PartInfo{p.id, static_cast<PartKind>(p.kind), p.name, p.gpio, p.active_low != 0,
+    return PartInfo{p.id, static_cast<PartKind>(p.kind), part_name(p), p.gpio, p.active_low != 0,
                     p.drive, p.created_ns, p.pressed != 0, p.last_level != 0, p.frequency, p.duty,
                     running, running ? p.owner_pid : 0};
 }
@@ -1174,7 +1526,7 @@ void PinWorld::remove_part(const std::string& name) {
         const bool source = p.drive >= 0;
         ++p.run_id;
         futex_wake_all(&p.running);
-        const std::string copy = p.name;
+        const std::string copy = part_name(p);
         std::memset(&p, 0, sizeof p);
         recompute_masks_l();
         if (source) {
@@ -1297,6 +1649,15 @@ void PinWorld::generator_set(const std::string& name, double frequency, double d
 // lock, that the part still exists, still runs and still belongs to this run.
 void PinWorld::generator_thread(uint32_t part_id, uint64_t run_id) {
     t_defer_logs = true;
+    try {
+        generator_loop(part_id, run_id);
+    } catch (const std::exception& e) {  // a damaged board: this thread ends, the process lives
+        log_later(30, std::string("generator thread stopped: ") + e.what());
+        flush_logs();
+    }
+}
+
+void PinWorld::generator_loop(uint32_t part_id, uint64_t run_id) {
     uint32_t* word = nullptr;
     int level = 1;
     bool constant = false;
@@ -1310,6 +1671,9 @@ void PinWorld::generator_thread(uint32_t part_id, uint64_t run_id) {
             word = &p->running;
             frequency = p->frequency;
             duty = p->duty;
+            if (!(frequency > 0 && frequency <= 20000 && duty >= 0 && duty <= 1))
+                damaged("generator '" + part_name(*p) + "' has frequency " + std::to_string(frequency) +
+                        " and duty " + std::to_string(duty));
             const bool now_constant = duty <= 0 || duty >= 1;
             if (now_constant || constant != now_constant) {
                 level = duty <= 0 ? 0 : 1;
@@ -1371,6 +1735,7 @@ void PinWorld::join_generators(uint32_t id) {
 }
 
 std::vector<std::pair<int64_t, int>> PinWorld::led_history_l(const seg::Part& p, int64_t* covered_from) {
+    check_history_l();
     const seg::State& s = m_->s;
     std::vector<std::pair<int64_t, int>> out;
     const size_t cap = s.hist_capacity;
@@ -1442,6 +1807,7 @@ double PinWorld::led_brightness(const std::string& name, int64_t since_ns) {
 std::vector<PinWorld::ServoPulse> PinWorld::servo_angles(const std::string& name) {
     Guard g(*this);
     const seg::Part& p = expect_kind(part_l(name), PartKind::Servo);
+    check_history_l();
     const seg::State& s = m_->s;
     std::vector<ServoPulse> out;
     const size_t cap = s.hist_capacity;
@@ -1475,6 +1841,8 @@ std::vector<PinWorld::ServoPulse> PinWorld::servo_angles(const std::string& name
 uint32_t PinWorld::subscribe(unsigned gpio, bool rising, bool falling, int read_fd, int write_fd) {
     struct stat st;
     if (::fstat(read_fd, &st) != 0) throw SystemError(errno, "pipe", "fstat");
+    if (!S_ISFIFO(st.st_mode)) throw std::invalid_argument("an event line's read end must be a pipe");
+    if (gpio >= num_gpios_) throw std::out_of_range("gpio " + std::to_string(gpio) + " out of range");
     Guard g(*this);
     seg::State& s = m_->s;
     for (int pass = 0; pass < 2; ++pass) {
@@ -1520,25 +1888,88 @@ void PinWorld::drop_subscriber_l(unsigned slot) {
     seg::State& s = m_->s;
     const unsigned gpio = s.subs[slot].gpio;
     s.subs[slot] = seg::Subscriber{};
-    LocalFd& l = fds_[slot];
-    if (l.fd >= 0 && !l.own) ::close(l.fd);
-    l = LocalFd{};
+    if (slot < fds_.size()) {
+        LocalFd& l = fds_[slot];
+        if (l.fd >= 0 && !l.own) ::close(l.fd);
+        l = LocalFd{};
+    }
     bool still = false;
     for (const seg::Subscriber& sb : s.subs) still = still || (sb.id && sb.gpio == gpio);
     if (!still) s.watched &= ~bit(gpio);
 }
 
+// Whether edge records may be written for another process's subscriber: only into the pipe it
+// registered, held by a live process that is attached to this board and runs as this user. A
+// record that fails this (planted, or left by a process that ended) is refused; *why says why.
+bool PinWorld::subscriber_trusted_l(unsigned slot, std::string* why) {
+    const seg::Subscriber& sb = m_->s.subs[slot];
+    bool attached = false;
+    for (const seg::Attached& a : m_->h.attached)
+        attached = attached || (a.pid > 0 && a.pid == sb.pid && a.start == sb.start);
+    if (!attached) {
+        *why = "its process is not attached to this board";
+        return false;
+    }
+    if (!process_alive(sb.pid, sb.start)) {
+        *why = "its process has ended";
+        return false;
+    }
+    uid_t real = 0, effective = 0;
+    const uid_t me = ::geteuid();
+    if (!proc_uids(sb.pid, &real, &effective) || real != me || effective != me) {
+        *why = "its process does not run as " + uid_text(me);
+        return false;
+    }
+    // The descriptor must name the pipe it registered: "pipe:[inode]".
+    char path[64], target[128];
+    std::snprintf(path, sizeof path, "/proc/%d/fd/%d", sb.pid, sb.read_fd);
+    const ssize_t n = ::readlink(path, target, sizeof target - 1);
+    if (n < 0) {
+        *why = "its descriptor is gone";
+        return false;
+    }
+    target[n] = 0;
+    const std::string want = "pipe:[" + std::to_string(sb.ino) + "]";
+    if (want != target) {
+        *why = std::string("its descriptor is not its pipe but ") + target;
+        return false;
+    }
+    return true;
+}
+
+void PinWorld::drop_stale_subscribers_l() {
+    seg::State& s = m_->s;
+    for (unsigned i = 0; i < seg::kMaxSubscribers; ++i) {
+        const seg::Subscriber& sb = s.subs[i];
+        if (!sb.id || sb.pid == pid_) continue;
+        bool attached = false;
+        for (const seg::Attached& a : m_->h.attached)
+            attached = attached || (a.pid > 0 && a.pid == sb.pid && a.start == sb.start);
+        if (!attached || !process_alive(sb.pid, sb.start)) drop_subscriber_l(i);
+    }
+}
+
 // This process's write end for a subscriber: its own pipe, or the pipe of another process opened
-// through /proc/PID/fd/N (checked to be the same pipe by inode). -2: the subscriber is gone and
-// was removed; -1: unreachable right now (the record is dropped).
+// through /proc/PID/fd/N once subscriber_trusted_l allows it, checked after opening to be a FIFO
+// and the same pipe (inode and device). -2: the subscriber is gone or refused, and was removed;
+// -1: unreachable right now (the record is dropped).
 int PinWorld::subscriber_fd_l(unsigned slot) {
     seg::Subscriber& sb = m_->s.subs[slot];
     LocalFd& l = fds_[slot];
     if (l.id == sb.id && l.fd >= 0) return l.fd;
     if (l.fd >= 0 && !l.own) ::close(l.fd);
     l = LocalFd{};
+    std::string why;
+    if (!subscriber_trusted_l(slot, &why)) {
+        if (why != "its process has ended" && why != "its descriptor is gone")
+            log_later(30, board_label(name_) + ": event line " + std::to_string(sb.id) + " of pid " +
+                              std::to_string(sb.pid) + " refused and removed: " + why);
+        drop_subscriber_l(slot);
+        return -2;
+    }
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/fd/%d", sb.pid, sb.read_fd);
+    // Not O_NOFOLLOW: /proc/PID/fd/N is a link to be followed; what it opened is checked below.
     const int fd = ::open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         const int e = errno;
@@ -1549,8 +1980,10 @@ int PinWorld::subscriber_fd_l(unsigned slot) {
         return -1;
     }
     struct stat st;
-    if (::fstat(fd, &st) != 0 || st.st_ino != sb.ino || st.st_dev != sb.dev) {
+    if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_ino != sb.ino || st.st_dev != sb.dev) {
         ::close(fd);
+        log_later(30, board_label(name_) + ": event line " + std::to_string(sb.id) + " of pid " +
+                          std::to_string(sb.pid) + " refused and removed: its descriptor changed");
         drop_subscriber_l(slot);
         return -2;
     }

@@ -95,6 +95,7 @@ struct BoardListing {
     std::vector<int> dead_pids;  // listed, but gone without detaching (the board is stale)
     int64_t created_ns;
     bool compatible;  // same layout version and ABI as this build
+    std::string problem;  // why it cannot be used ("" if it can): not this user's file, damaged
 };
 
 // Logging: shorts and recoveries are reported through this hook (outside the board lock), once
@@ -111,12 +112,17 @@ public:
     // not exist and create is true. kind 0 accepts the board's kind; another kind than the
     // board's is an error. A board whose listed processes all died is reset (logged). One object
     // per board per process: attaching twice returns the same one.
+    // Trust: the file must be a regular file owned by this process's effective uid with mode
+    // 0600 (else SystemError EACCES naming the file, its owner and mode: another user may have
+    // planted it), and every header and state field must fit the layout (else BoardDamaged).
     static std::shared_ptr<PinWorld> open_shared(const std::string& name, uint32_t kind,
                                                  const std::string& model, size_t history_capacity,
                                                  bool create);
     static std::vector<BoardListing> list_shared();
     // Resets the shared board in place if processes are attached; removes it if none is.
     // Returns false if there is no such board.
+    // A board whose file is not this user's own (see open_shared) is removed without being read;
+    // so is a damaged one.
     static bool reset_shared(const std::string& name);
     // Stops every generator thread of this process and detaches from every board (atexit).
     static void shutdown_all();
@@ -172,7 +178,7 @@ public:
     std::vector<HistoryEntry> history();
     void clear_history();
     size_t history_capacity() const { return m_->s.hist_capacity; }
-    size_t history_allocation() const { return m_->h.history_alloc; }
+    size_t history_allocation() const { return ring_slots(); }
     void set_history_capacity(size_t capacity);
 
     // ---- wires: a wire joins two or more pins; joined pins form a net with one level.
@@ -245,12 +251,24 @@ private:
     void publish_l(unsigned gpio, int level, int64_t t);
     int subscriber_fd_l(unsigned slot);
     void drop_subscriber_l(unsigned slot);
+    bool subscriber_trusted_l(unsigned slot, std::string* why);
+    void drop_stale_subscribers_l();
+    void check_history_l() const;  // BoardDamaged unless the ring's indices fit
+    // The ring's slots: the header's history_alloc, but never more than this process mapped
+    // (another process could change the field after the board was checked).
+    size_t ring_slots() const {
+        const size_t mapped = (map_size_ - offsetof(seg::Segment, ring)) / sizeof(seg::HistoryRecord);
+        const size_t alloc = __atomic_load_n(&m_->h.history_alloc, __ATOMIC_RELAXED);
+        return alloc < mapped ? alloc : mapped;
+    }
+    [[noreturn]] void damaged(const std::string& what) const;
     std::vector<int> prune_dead_l();
     seg::Part* find_part_l(const std::string& name);
     seg::Part* find_part_id_l(uint32_t id);
     seg::Part& part_l(const std::string& name);
     void stop_generator_l(seg::Part& p);
     void generator_thread(uint32_t part_id, uint64_t run_id);
+    void generator_loop(uint32_t part_id, uint64_t run_id);
     void join_generators(uint32_t id);  // 0: every one
     PartInfo info_l(const seg::Part& p);
     std::vector<std::pair<int64_t, int>> led_history_l(const seg::Part& p, int64_t* covered_from);
@@ -267,6 +285,21 @@ private:
     std::mutex gens_mu_;
     std::map<uint32_t, std::unique_ptr<std::thread>> gens_;  // generator threads of this process, by part id
 };
+
+// A shared board whose segment does not fit the layout: "board X is damaged: <what>; `rpio sim
+// reset X` removes it". Raised when attaching and wherever a field is used that another process
+// may have left out of range.
+class BoardDamaged : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// What is wrong with a mapped segment's header (constant after creation), or "" when it fits.
+// mapped: the bytes mapped; expected_name: the shared name ("" to skip that check).
+std::string segment_header_problem(const seg::Segment& m, size_t mapped,
+                                   const std::string& expected_name);
+// What is wrong with the state (call holding the lock), or "".
+std::string segment_state_problem(const seg::Segment& m);
 
 // A part or wire that does not exist (the binding raises KeyError).
 class NotFound : public std::out_of_range {

@@ -497,6 +497,7 @@ py::dict listing_dict(const BoardListing& b) {
     d["dead_pids"] = b.dead_pids;
     d["created_ns"] = b.created_ns;
     d["compatible"] = b.compatible;
+    d["problem"] = b.problem.empty() ? py::object(py::none()) : py::object(py::str(b.problem));
     return d;
 }
 
@@ -817,6 +818,79 @@ PYBIND11_MODULE(_core, m) {
     }, "name"_a, "Reset a shared board in place (processes attached) or remove it (none); False if none.");
     m.def("board_segment_path", &PinWorld::segment_path, "name"_a,
           "The POSIX shared-memory name of a shared board.");
+    m.def("_segment_layout", [] {
+        // Offsets and sizes of the segment's fields, for the damaged-segment tests.
+        using seg::Segment;
+        py::dict d;
+        const auto put = [&d](const char* name, size_t off, size_t size) {
+            d[name] = py::make_tuple(off, size);
+        };
+#define RPIO_FIELD(name, member) put(name, offsetof(Segment, member), sizeof(Segment::member))
+        RPIO_FIELD("magic", h.magic);
+        RPIO_FIELD("layout_version", h.layout_version);
+        RPIO_FIELD("abi", h.abi);
+        RPIO_FIELD("total_size", h.total_size);
+        RPIO_FIELD("ready", h.ready);
+        RPIO_FIELD("kind", h.kind);
+        RPIO_FIELD("num_gpios", h.num_gpios);
+        RPIO_FIELD("history_alloc", h.history_alloc);
+        RPIO_FIELD("kind_name", h.kind_name);
+        RPIO_FIELD("model", h.model);
+        RPIO_FIELD("name", h.name);
+        RPIO_FIELD("lock", h.lock);
+        RPIO_FIELD("attached", h.attached);
+        RPIO_FIELD("pins", s.pins);
+        RPIO_FIELD("levels", s.levels);
+        RPIO_FIELD("latch", s.latch);
+        RPIO_FIELD("drives", s.drives);
+        RPIO_FIELD("watched", s.watched);
+        RPIO_FIELD("part_pins", s.part_pins);
+        RPIO_FIELD("net", s.net);
+        RPIO_FIELD("wires", s.wires);
+        RPIO_FIELD("parts", s.parts);
+        RPIO_FIELD("subs", s.subs);
+        RPIO_FIELD("regs", s.regs);
+        RPIO_FIELD("hist_capacity", s.hist_capacity);
+        RPIO_FIELD("hist_head", s.hist_head);
+        RPIO_FIELD("hist_count", s.hist_count);
+        RPIO_FIELD("hist_total", s.hist_total);
+        RPIO_FIELD("ring", ring);
+#undef RPIO_FIELD
+#if defined(__GLIBC__)
+        put("lock.word", offsetof(Segment, h.lock) + offsetof(pthread_mutex_t, __data.__lock),
+            sizeof(int));
+        put("lock.kind", offsetof(Segment, h.lock) + offsetof(pthread_mutex_t, __data.__kind),
+            sizeof(int));
+#endif
+        d["sizeof.Pin"] = sizeof(seg::Pin);
+        d["sizeof.Wire"] = sizeof(seg::Wire);
+        d["sizeof.Part"] = sizeof(seg::Part);
+        d["sizeof.Subscriber"] = sizeof(seg::Subscriber);
+        d["sizeof.HistoryRecord"] = sizeof(seg::HistoryRecord);
+        d["Pin"] = py::dict("function"_a = py::make_tuple(offsetof(seg::Pin, function), 1),
+                            "pull"_a = py::make_tuple(offsetof(seg::Pin, pull), 1),
+                            "drive"_a = py::make_tuple(offsetof(seg::Pin, drive), 1));
+        d["Wire"] = py::dict("id"_a = py::make_tuple(offsetof(seg::Wire, id), 4),
+                             "mask"_a = py::make_tuple(offsetof(seg::Wire, mask), 8));
+        d["Part"] = py::dict("id"_a = py::make_tuple(offsetof(seg::Part, id), 4),
+                             "kind"_a = py::make_tuple(offsetof(seg::Part, kind), 1),
+                             "gpio"_a = py::make_tuple(offsetof(seg::Part, gpio), 1),
+                             "drive"_a = py::make_tuple(offsetof(seg::Part, drive), 1),
+                             "name"_a = py::make_tuple(offsetof(seg::Part, name), seg::kNameLen),
+                             "frequency"_a = py::make_tuple(offsetof(seg::Part, frequency), 8),
+                             "duty"_a = py::make_tuple(offsetof(seg::Part, duty), 8),
+                             "running"_a = py::make_tuple(offsetof(seg::Part, running), 4));
+        d["Subscriber"] = py::dict("id"_a = py::make_tuple(offsetof(seg::Subscriber, id), 4),
+                                   "pid"_a = py::make_tuple(offsetof(seg::Subscriber, pid), 4),
+                                   "start"_a = py::make_tuple(offsetof(seg::Subscriber, start), 8),
+                                   "read_fd"_a = py::make_tuple(offsetof(seg::Subscriber, read_fd), 4),
+                                   "gpio"_a = py::make_tuple(offsetof(seg::Subscriber, gpio), 4),
+                                   "ino"_a = py::make_tuple(offsetof(seg::Subscriber, ino), 8),
+                                   "dev"_a = py::make_tuple(offsetof(seg::Subscriber, dev), 8));
+        d["HistoryRecord"] = py::dict("gpio"_a = py::make_tuple(offsetof(seg::HistoryRecord, gpio), 1),
+                                      "name"_a = py::make_tuple(offsetof(seg::HistoryRecord, name), seg::kNameLen));
+        return d;
+    }, "Offsets and sizes of the shared board segment's fields (for tests).");
     m.def("_shutdown", [] {
         py::gil_scoped_release release;
         PinWorld::shutdown_all();

@@ -1,11 +1,13 @@
 // The drivers over simulated chips and over a file-backed MmapBus.
 #include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "check.hpp"
 #include "rpio/bcm2835.hpp"
@@ -115,6 +117,94 @@ TEST(bcm2835_pull_sequence_and_unknown_readback) {
     CHECK(chip->pin_state(30).floating);
     CHECK(d.get_pull(30) == Pull::Unknown);
     CHECK_THROWS(d.set_pull(30, Pull::Unknown), std::invalid_argument);
+}
+
+namespace {
+// A bus that records every write and every settle() in order, and forwards to a real bus (a
+// simulated chip or an MmapBus), so a test sees the exact register sequence a driver makes.
+struct RecordingBus final : Bus {
+    struct Op {
+        char kind;  // 'W' write, 'S' settle
+        size_t off;
+        uint32_t value;
+        int64_t settle_ns;  // how long the inner settle() took (CLOCK_MONOTONIC)
+    };
+    explicit RecordingBus(std::shared_ptr<Bus> inner) : inner_(std::move(inner)) {}
+    uint32_t read32(size_t off) override { return inner_->read32(off); }
+    void write32(size_t off, uint32_t value) override {
+        ops.push_back(Op{'W', off, value, 0});
+        inner_->write32(off, value);
+    }
+    size_t size() const override { return inner_->size(); }
+    void settle() override {
+        const int64_t t0 = mono_ns();
+        inner_->settle();
+        ops.push_back(Op{'S', 0, 0, mono_ns() - t0});
+    }
+    static int64_t mono_ns() {
+        timespec ts;
+        ::clock_gettime(CLOCK_MONOTONIC, &ts);
+        return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    }
+    std::vector<Op> ops;
+
+private:
+    std::shared_ptr<Bus> inner_;
+};
+
+// The datasheet's sequence (BCM2835 ARM Peripherals, GPPUDCLKn): control in GPPUD, wait 150
+// cycles, clock the pin, wait 150 cycles, then release GPPUD and the clock.
+void check_pull_sequence(const std::vector<RecordingBus::Op>& ops, unsigned gpio, uint32_t code) {
+    const size_t clk = bcm::GPPUDCLK0 + 4 * (gpio / 32);
+    CHECK_EQ(ops.size(), 6u);
+    if (ops.size() != 6) return;
+    CHECK(ops[0].kind == 'W' && ops[0].off == bcm::GPPUD && ops[0].value == code);
+    CHECK(ops[1].kind == 'S');
+    CHECK(ops[2].kind == 'W' && ops[2].off == clk && ops[2].value == (1u << (gpio % 32)));
+    CHECK(ops[3].kind == 'S');
+    CHECK(ops[4].kind == 'W' && ops[4].off == bcm::GPPUD && ops[4].value == 0u);
+    CHECK(ops[5].kind == 'W' && ops[5].off == clk && ops[5].value == 0u);
+}
+}  // namespace
+
+TEST(bcm2835_pull_sequence_writes_waits_and_releases_in_order) {
+    const struct { unsigned gpio; Pull pull; uint32_t code; } cases[] = {
+        {4, Pull::Up, 2}, {30, Pull::Down, 1}, {35, Pull::Off, 0}, {53, Pull::Up, 2}};
+    for (const auto& c : cases) {
+        auto chip = std::make_shared<SimBcm2835>();
+        auto bus = std::make_shared<RecordingBus>(chip);
+        Bcm2835Driver d(bus);
+        d.set_pull(c.gpio, c.pull);
+        check_pull_sequence(bus->ops, c.gpio, c.code);
+        CHECK(chip->pin_state(c.gpio).pull == c.pull);
+    }
+}
+
+TEST(mmap_bus_settle_waits_at_least_150_cycles_of_any_pi) {
+    // 150 cycles of the slowest Pi core (700 MHz) are 214 ns; settle() promises 1 us. Only a lower
+    // bound is checked: a busy machine makes the wait longer, never shorter.
+    char path[] = "/tmp/rpio-core-settle-XXXXXX";
+    const int fd = ::mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK_EQ(::ftruncate(fd, 4096), 0);
+    ::close(fd);
+    {
+        auto mmap_bus = std::make_shared<MmapBus>(path, 0, 4096);
+        for (int i = 0; i < 20; ++i) {
+            const int64_t t0 = RecordingBus::mono_ns();
+            mmap_bus->settle();
+            CHECK(RecordingBus::mono_ns() - t0 >= 1000);
+        }
+        auto bus = std::make_shared<RecordingBus>(mmap_bus);
+        Bcm2835Driver d(bus);
+        d.set_pull(17, Pull::Up);
+        check_pull_sequence(bus->ops, 17, 2);
+        for (const auto& op : bus->ops)
+            if (op.kind == 'S') CHECK(op.settle_ns >= 1000);
+        CHECK_EQ(mmap_bus->read32(bcm::GPPUD), 0u);  // released
+        CHECK_EQ(mmap_bus->read32(bcm::GPPUDCLK0), 0u);
+    }
+    ::unlink(path);
 }
 
 TEST(bcm2835_gppud_is_latched_only_by_the_clock) {

@@ -73,11 +73,13 @@ from ._interrupts import (
     wait_for_interrupts,
 )
 from ._info import VERSION, sysinfo, version
+from ._termination import install as _install_sigterm_cleanup
 
 # RPIO 0.10's other module-level names (and RPIO._GPIO, its C extension's names, imported above)
 from ._rpio010 import GPIO_LIST_R1, GPIO_LIST_R2, HEADER_P5, MODEL_DATA, PIN_LIST, VERSION_GPIO
 
 __version__ = VERSION
+_install_sigterm_cleanup()  # SIGTERM cleans up as Ctrl-C does (RPIO/_termination.py)
 
 
 def __getattr__(name):

@@ -236,7 +236,9 @@ def _list(args, out) -> int:
     for board in boards:
         pids = ", ".join(str(pid) for pid in board.pids) or "-"
         dead = getattr(board, "dead_pids", ())
-        if not getattr(board, "compatible", True):
+        if getattr(board, "problem", None):  # not this user's own file, or damaged
+            state = f"unusable, {board.problem}; `rpio sim reset {board.name}` removes it"
+        elif not getattr(board, "compatible", True):
             state = "made by another RPIO version"
         elif dead and not board.pids:
             state = f"stale (process {', '.join(map(str, dead))} ended without leaving it)"

@@ -99,18 +99,20 @@ class _BoardListingTuple(NamedTuple):
 class BoardListing(_BoardListingTuple):
     """A shared board: ``(name, model, pids)`` (the live processes attached), plus ``.kind`` (the
     chip), ``.dead_pids`` (listed processes that ended without detaching: the board is stale and
-    is reset when a process next attaches) and ``.compatible`` (made by this RPIO's layout)."""
+    is reset when a process next attaches), ``.compatible`` (made by this RPIO's layout) and
+    ``.problem`` (why it cannot be used: not this user's own file, or damaged; None if it can)."""
 
     def __new__(cls, name: str, model: str, pids, kind: Optional[str] = None, dead_pids=(),
-                compatible: bool = True):
+                compatible: bool = True, problem: Optional[str] = None):
         self = super().__new__(cls, name, model, tuple(pids))
         self.kind = kind
         self.dead_pids = tuple(dead_pids)
         self.compatible = compatible
+        self.problem = problem
         return self
 
     def __reduce__(self):
-        return (BoardListing, (*self, self.kind, self.dead_pids, self.compatible))
+        return (BoardListing, (*self, self.kind, self.dead_pids, self.compatible, self.problem))
 
     @property
     def stale(self) -> bool:
@@ -174,7 +176,7 @@ def list_boards() -> List[BoardListing]:
     """This user's shared boards on this machine."""
     return [
         BoardListing(b["name"], _revision_code(b["model"]), b["pids"], b["kind"], b["dead_pids"],
-                     b["compatible"])
+                     b["compatible"], b.get("problem"))
         for b in rpio_core.list_boards()
     ]
 
