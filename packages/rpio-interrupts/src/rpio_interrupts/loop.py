@@ -44,11 +44,15 @@ from .exceptions import (
 )
 from .tcp import (
     DEFAULT_BIND,
+    DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CLIENTS,
     DEFAULT_MAX_MESSAGE,
     DEFAULT_MAX_OUTBUF,
+    DEFAULT_MAX_QUEUED,
+    DEFAULT_MAX_QUEUED_TOTAL,
     TcpClient,
     TcpServer,
+    _Charged,
 )
 
 __all__ = [
@@ -130,6 +134,11 @@ def _check_not_async_threaded(callback: Any, threaded_callback: Any) -> None:
                 f"{callback!r} is a coroutine function: it runs on the asyncio loop serving the "
                 f"callbacks (rpio_interrupts.aio.wait_for_interrupts()), not on a worker thread; "
                 f"register it without threaded_callback=True")
+
+
+def _isawaitable(obj: Any) -> bool:
+    import inspect  # lazily: `import RPIO` stays light; only callbacks returning a value get here
+    return inspect.isawaitable(obj)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -580,11 +589,18 @@ class Interruptor:
                          max_clients: int = DEFAULT_MAX_CLIENTS,
                          max_message: int = DEFAULT_MAX_MESSAGE,
                          max_outbuf: int = DEFAULT_MAX_OUTBUF,
-                         backlog: int = socket.SOMAXCONN) -> int:
+                         backlog: int = socket.SOMAXCONN,
+                         max_queued: int = DEFAULT_MAX_QUEUED,
+                         max_queued_total: int = DEFAULT_MAX_QUEUED_TOTAL,
+                         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT) -> int:
         """Listen on ``bind``:``port`` and call ``callback(client, message)`` per received message.
 
-        Returns the bound port (useful with ``port=0``). See :mod:`rpio_interrupts.tcp` for the
-        message and socket semantics.
+        Returns the bound port (useful with ``port=0``). ``max_queued`` / ``max_queued_total``:
+        byte budgets of messages waiting for threaded or coroutine callbacks, per client and for
+        the whole server (a client over budget is not read until its queue drains).
+        ``idle_timeout``: at ``max_clients``, a newcomer takes the place of a client silent for
+        that many seconds (None: never). See :mod:`rpio_interrupts.tcp` for the message and
+        socket semantics.
         """
         if not callable(callback):
             raise InvalidCallbackError(f"callback must be callable, not {callback!r}")
@@ -594,9 +610,16 @@ class Interruptor:
         if not isinstance(bind, str):
             raise InvalidArgumentError(f"bind must be a host name or address string, not {bind!r}")
         for name, value, low in (("max_clients", max_clients, 1), ("max_message", max_message, 1),
-                                 ("max_outbuf", max_outbuf, 0), ("backlog", backlog, 0)):
+                                 ("max_outbuf", max_outbuf, 0), ("backlog", backlog, 0),
+                                 ("max_queued", max_queued, 1),
+                                 ("max_queued_total", max_queued_total, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidArgumentError(f"{name} must be an int >= {low}, not {value!r}")
+        if idle_timeout is not None and (
+                isinstance(idle_timeout, bool) or not isinstance(idle_timeout, numbers.Real)
+                or not math.isfinite(idle_timeout) or idle_timeout < 0):
+            raise InvalidArgumentError(
+                f"idle_timeout must be a number of seconds >= 0 or None, not {idle_timeout!r}")
         if encoding is not None:
             import codecs
             try:
@@ -611,7 +634,9 @@ class Interruptor:
                 server = TcpServer(self, sock, bind=bind, callback=callback,
                                    threaded=bool(threaded_callback), encoding=encoding,
                                    max_clients=max_clients, max_message=max_message,
-                                   max_outbuf=max_outbuf)
+                                   max_outbuf=max_outbuf, max_queued=max_queued,
+                                   max_queued_total=max_queued_total,
+                                   idle_timeout=None if idle_timeout is None else float(idle_timeout))
                 if server.port in self._servers:
                     raise ConflictError(f"a TCP callback is already registered on port {server.port}")
                 self._ensure_open()
@@ -719,18 +744,35 @@ class Interruptor:
             except (OSError, ValueError):
                 pass
 
-    def _dispatch_tcp(self, client: TcpClient, message: Any) -> None:
+    def _dispatch_tcp(self, client: TcpClient, message: Any, nbytes: int) -> None:
+        """A message of ``nbytes`` received bytes: call back inline, or queue it (charged to the
+        client's byte budget until it has run) for a worker or the asyncio loop."""
         server = client._server
+        key = ("tcp", id(client))
         if server.threaded:
-            self._submit(("tcp", id(client)), self._tcp_call_if_open, (server.callback, client, message))
-        else:
-            self._call(server.callback, (client, message), ("tcp", id(client)))
+            cost = client._charge(nbytes)
+            if not self._submit(key, self._tcp_call_if_open, (server.callback, client, message, cost)):
+                client._discharge(cost)  # dropped by the pool (its task limit; logged there)
+            return
+        try:
+            result = server.callback(client, message)
+        except Exception:
+            log.exception("callback %r raised", server.callback)
+            return
+        if result is not None:
+            if self._async_runner is not None and _isawaitable(result):
+                result = _Charged(result, client, client._charge(nbytes))
+            self._settle(server.callback, result, key)
 
-    def _tcp_call_if_open(self, callback: Callable, client: TcpClient, message: Any) -> None:
-        if not client.closed:
-            result = callback(client, message)
-            if result is not None:
-                self._settle(callback, result, ("tcp", id(client)))
+    def _tcp_call_if_open(self, callback: Callable, client: TcpClient, message: Any,
+                          cost: int) -> None:
+        try:
+            if not client.closed:
+                result = callback(client, message)
+                if result is not None:
+                    self._settle(callback, result, ("tcp", id(client)))
+        finally:
+            client._discharge(cost)
 
     # -- calling back ---------------------------------------------------------------------------
     def _call(self, callback: Callable, args: tuple, key: Any = None) -> None:
@@ -744,8 +786,7 @@ class Interruptor:
     def _settle(self, callback: Callable, result: Any, key: Any) -> None:
         """A callback returned ``result``: an awaitable (a coroutine callback) is run by the
         asyncio loop serving this Interruptor (rpio_interrupts.aio), in order per ``key``."""
-        import inspect
-        if not inspect.isawaitable(result):
+        if not _isawaitable(result):
             return
         runner = self._async_runner
         if runner is not None:
@@ -758,13 +799,16 @@ class Interruptor:
                   "is served by asyncio (await rpio_interrupts.aio.wait_for_interrupts()); "
                   "call skipped", callback)
 
-    def _submit(self, key: Any, fn: Callable, args: tuple) -> None:
-        with self._lock:
-            if self._pool is None:
-                self._pool = SerialPool(self._max_workers, owner=self)
-                _install_exit_hooks()
-            pool = self._pool
-        pool.submit(key, fn, args)
+    def _submit(self, key: Any, fn: Callable, args: tuple) -> bool:
+        """Queue ``fn(*args)`` on the worker pool; False if the pool dropped it."""
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = SerialPool(self._max_workers, owner=self)
+                    _install_exit_hooks()
+                pool = self._pool
+        return pool.submit(key, fn, args)
 
     # -- the loop -----------------------------------------------------------------------------
     def _ensure_open(self) -> None:
