@@ -34,12 +34,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .exceptions import TcpSendLimitError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .loop import Interruptor
 
 __all__ = [
     "DEFAULT_BIND",
@@ -50,6 +47,7 @@ __all__ = [
     "DEFAULT_MAX_QUEUED",
     "DEFAULT_MAX_QUEUED_TOTAL",
     "TcpClient",
+    "TcpLoop",
     "TcpServer",
 ]
 
@@ -69,6 +67,23 @@ _OUT = select.EPOLLOUT
 _ACCEPTS_PER_WAKE = 64
 _GONE = (errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN, errno.ETIMEDOUT, errno.ECONNABORTED,
          errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EBADF)
+
+
+class TcpLoop(Protocol):
+    """What servers and clients need from the loop that polls them (the Interruptor provides it;
+    this module never imports the loop: the loop imports it)."""
+
+    def _add_client(self, client: TcpClient) -> None:
+        """Register an accepted client (EPOLLIN) and remember it."""
+
+    def _close_client(self, client: TcpClient, reason: str) -> None:
+        """Unregister and close a client (idempotent)."""
+
+    def _modify_fd(self, fd: int, mask: int) -> None:
+        """Change the epoll mask of a registered fd (errors ignored: it may be gone)."""
+
+    def _dispatch_tcp(self, client: TcpClient, message: Any, nbytes: int) -> None:
+        """Hand a received message (``nbytes`` bytes on the wire) to the server's callback."""
 
 
 class TcpClient:
@@ -96,7 +111,7 @@ class TcpClient:
         "_want_write",
     )
 
-    def __init__(self, loop: Interruptor, server: TcpServer, sock: socket.socket, peer: Any):
+    def __init__(self, loop: TcpLoop, server: TcpServer, sock: socket.socket, peer: Any):
         self._loop = loop
         self._server = server
         self._sock = sock
@@ -396,7 +411,7 @@ class TcpServer:
         "threaded",
     )
 
-    def __init__(self, loop: Interruptor, sock: socket.socket, *, bind: str,
+    def __init__(self, loop: TcpLoop, sock: socket.socket, *, bind: str,
                  callback: Callable[..., Any], threaded: bool, encoding: str | None,
                  max_clients: int, max_message: int, max_outbuf: int,
                  max_queued: int = DEFAULT_MAX_QUEUED,
