@@ -470,11 +470,16 @@ class TcpServer:
             self._loop._add_client(TcpClient(self._loop, self, sock, peer))
 
     def _evict_idlest(self) -> bool:
-        """At the client limit: close the client silent the longest if it has been silent for
-        ``idle_timeout`` seconds, making room for a newcomer. True if one was closed."""
-        if self.idle_timeout is None or not self.clients:
+        """At the client limit: close the client silent the longest (among those with no queued
+        work) if it has been silent for ``idle_timeout`` seconds, making room for a newcomer.
+        True if one was closed."""
+        if self.idle_timeout is None:
             return False
-        idlest = min(self.clients.values(), key=lambda c: c._last_rx)
+        # a client with queued work is busy, not idle (it may be held back by its budget)
+        candidates = [c for c in self.clients.values() if not c._queued]
+        if not candidates:
+            return False
+        idlest = min(candidates, key=lambda c: c._last_rx)
         silent = time.monotonic() - idlest._last_rx
         if silent < self.idle_timeout:
             return False
