@@ -303,7 +303,19 @@ class _LineWatch:
         fast = self.fast
         while True:  # re-entered after a callback raised: the records after it are still delivered
             try:
-                if fast is not None:
+                if fast is not None and fast[3] is False and fast[4] is None:
+                    # one callback(gpio, value) on both edges: the commonest case, the tightest loop
+                    reg, channel, callback = fast[0], fast[1], fast[2]
+                    for _ts, eid, _offset, seqno, _line_seqno in records:
+                        if seqno != expected and seqno:
+                            self._gap(expected, seqno)
+                        expected = seqno + 1
+                        if not reg.active:
+                            break
+                        result = callback(channel, 2 - eid)  # 1 after a rising edge (id 1), 0 after a falling one
+                        if result is not None:
+                            self.loop._settle(callback, result, reg.key)
+                elif fast is not None:
                     reg, channel, callback, with_event, ids = fast
                     for rec in records:
                         seqno = rec[3]
