@@ -66,7 +66,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def bench_kernel(session: nox.Session) -> None:
     """Edge latency and rate in the gpio-sim VM: rpio vs a bare uAPI loop vs gpiod (root)."""
-    session.install("gpiod>=2", "pytest", *PACKAGE_PATHS)
+    session.install("gpiod>=2", "uvloop", "pytest", *PACKAGE_PATHS)  # uvloop: the aio_uvloop subject
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
     session.run("python", "tests/kernel/run_tier.py", "--bench",
                 "-o", "bench/results/interrupts_vm.json")

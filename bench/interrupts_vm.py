@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
 """Edge -> callback latency and the highest sustained edge rate without lost events, on the real
-kernel GPIO stack (gpio-sim in the kernel tier's VM), for three consumers of the same line:
+kernel GPIO stack (gpio-sim in the kernel tier's VM), for consumers of the same line:
 
-- ``uapi``:  a bare read loop on rpio_interrupts.uapi (poll + read of 48-byte records),
-- ``rpio``:  rpio_interrupts' interrupt loop (Interruptor + ChardevLineProvider, a callback),
+- ``uapi``:  a bare pure-Python read loop: epoll + os.read + struct.iter_unpack, no dispatch (the floor),
+- ``rpio``:  rpio_interrupts' threaded interrupt loop (Interruptor + ChardevLineProvider, a callback
+  with ``with_event=True``),
+- ``aio_asyncio``: ``async for event in rpio_interrupts.aio.edges(...)`` on asyncio's default loop,
+- ``aio_uvloop``: the same on uvloop (when importable),
+- ``aio_callbacks``: the ``rpio`` consumer's callback served by ``await aio.wait_for_interrupts()``
+  on asyncio's default loop,
 - ``gpiod``: the libgpiod 2.x Python bindings (wait_edge_events + read_edge_events).
+
+Every consumer requests the line with the same kernel event queue, ``--event-buffer`` records
+(default 1024, the kernel's largest and what RPIO's ChardevLineProvider asks for).
 
 Run it inside the VM from the host:  python tests/kernel/run_tier.py --bench [--output FILE]
 It prints one JSON object. Edges are made by a separate driver process writing the gpio-sim
@@ -14,16 +22,17 @@ It prints one JSON object. Edges are made by a separate driver process writing t
   write), the event's kernel timestamp, and CLOCK_MONOTONIC when the consumer's callback starts.
   The driver sleeps between these edges, and the consumers take turns in rounds.
 - rate: bursts paced at rising rates (edges/s). An event is lost when the consumer sees a seqno
-  gap: it fell behind and its kernel event queue (16 records, the default for all three)
-  overflowed. A rung is failed when two bursts in a row lose events. The consumers take turns at
-  each rung. The highest rate without a gap is reported, or the driver's own limit. Edges merged
-  before their interrupt was taken (fewer events than edges, no gap) are the emulated
-  interrupt path's doing, the same for every consumer, and are reported apart.
+  gap: it fell behind and its kernel event queue overflowed. A rung is failed when two bursts in
+  a row lose events. The consumers take turns at each rung. The highest rate without a gap is
+  reported, or the driver's own limit. Edges merged before their interrupt was taken (fewer
+  events than edges, no gap) are the emulated interrupt path's doing, the same for every
+  consumer, and are reported apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -43,10 +52,16 @@ if os.path.isdir(os.path.join(ROOT, "packages", "rpio-interrupts", "src")):
         sys.path.insert(0, os.path.join(ROOT, "packages", "rpio-interrupts", "src"))
 
 import gpiosim  # noqa: E402 - found through the path set up just above
-from rpio_interrupts import Interruptor, uapi  # noqa: E402
+from rpio_interrupts import Interruptor, aio, uapi  # noqa: E402
+
+try:
+    import uvloop
+except ImportError:  # measured when installed
+    uvloop = None
 
 LINE = 17
-SUBJECTS = ("uapi", "rpio", "gpiod")
+SUBJECTS = ("uapi", "rpio", "aio_asyncio", "aio_uvloop", "aio_callbacks", "gpiod")
+EVENT_BUFFER = uapi.MAX_EVENT_BUFFER_SIZE  # set from --event-buffer
 
 
 # ------------------------------------------------------------------------------------------
@@ -164,17 +179,24 @@ class UapiConsumer(_ThreadConsumer):
     name = "uapi"
 
     def start(self) -> None:
-        self._req = uapi.request_lines(self.chip_path, [LINE], edge="both", consumer="bench-uapi")
+        self._req = uapi.request_lines(self.chip_path, [LINE], edge="both", consumer="bench-uapi",
+                                       event_buffer_size=EVENT_BUFFER)
         super().start()
 
     def _run(self) -> None:
-        p = select.poll()
-        p.register(self._req.fileno(), select.POLLIN)
-        read, cb = self._req.read_events, self.callback
-        while not self._stop:
-            if p.poll(100):
-                for ev in read(64):
-                    cb(ev.seqno, ev.timestamp_ns)
+        fd = self._req.fileno()
+        os.set_blocking(fd, False)
+        ep = select.epoll()
+        ep.register(fd, select.EPOLLIN)
+        cb, read, size = self.callback, os.read, 48 * EVENT_BUFFER
+        unpack = struct.Struct("=QIIII24x").iter_unpack
+        try:
+            while not self._stop:
+                if ep.poll(0.1):
+                    for ts, _eid, _off, seqno, _lseq in unpack(read(fd, size)):
+                        cb(seqno, ts)
+        finally:
+            ep.close()
 
     def _release(self) -> None:
         self._req.close()
@@ -188,14 +210,15 @@ class GpiodConsumer(_ThreadConsumer):
         from gpiod.line import Direction, Edge
 
         settings = gpiod.LineSettings(direction=Direction.INPUT, edge_detection=Edge.BOTH)
-        self._req = gpiod.request_lines(self.chip_path, consumer="bench-gpiod", config={LINE: settings})
+        self._req = gpiod.request_lines(self.chip_path, consumer="bench-gpiod", config={LINE: settings},
+                                        event_buffer_size=EVENT_BUFFER)
         super().start()
 
     def _run(self) -> None:
         wait, read, cb = self._req.wait_edge_events, self._req.read_edge_events, self.callback
         while not self._stop:
             if wait(0.1):
-                for ev in read(64):
+                for ev in read(EVENT_BUFFER):
                     cb(ev.global_seqno, ev.timestamp_ns)
 
     def _release(self) -> None:
@@ -206,7 +229,8 @@ class RpioConsumer(Consumer):
     name = "rpio"
 
     def start(self) -> None:
-        self._loop = Interruptor(uapi.ChardevLineProvider(self.chip_path), consumer="bench-rpio")
+        provider = uapi.ChardevLineProvider(self.chip_path, event_buffer_size=EVENT_BUFFER)
+        self._loop = Interruptor(provider, consumer="bench-rpio")
         cb = self.callback
 
         def on_edge(gpio, value, event):
@@ -219,7 +243,92 @@ class RpioConsumer(Consumer):
         self._loop.cleanup_interrupts()
 
 
-CONSUMERS = {"uapi": UapiConsumer, "rpio": RpioConsumer, "gpiod": GpiodConsumer}
+class AioConsumer(Consumer):
+    """``async for event in aio.edges(LINE)`` on an event loop of its own thread."""
+
+    name = "aio_asyncio"
+
+    def _new_loop(self):
+        return asyncio.new_event_loop()
+
+    def start(self) -> None:
+        provider = uapi.ChardevLineProvider(self.chip_path, event_buffer_size=EVENT_BUFFER)
+        self._intr = Interruptor(provider, consumer="bench-aio")
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"bench-{self.name}")
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        loop = self._loop = self._new_loop()
+        cb = self.callback
+
+        async def main():
+            async with aio.edges(LINE, interruptor=self._intr) as stream:
+                self._stream = stream
+                self._ready.set()
+                async for event in stream:
+                    cb(event.seqno, event.timestamp_ns)
+
+        try:
+            loop.run_until_complete(main())
+        except BaseException as exc:  # noqa: BLE001 - reported by start()
+            self._error = exc
+            self._ready.set()
+        finally:
+            loop.close()
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._stream.close)
+        self._thread.join()
+        self._intr.cleanup_interrupts()
+
+
+class AioCallbacksConsumer(AioConsumer):
+    """The rpio consumer's callback, served on asyncio's default loop by aio.wait_for_interrupts()."""
+
+    name = "aio_callbacks"
+
+    def _run(self) -> None:
+        loop = self._loop = self._new_loop()
+        cb = self.callback
+
+        def on_edge(gpio, value, event):
+            cb(event.seqno, event.timestamp_ns)
+
+        async def main():
+            self._intr.add_interrupt_callback(LINE, on_edge, edge="both", with_event=True)
+            serving = asyncio.ensure_future(aio.wait_for_interrupts(self._intr))
+            await asyncio.sleep(0)  # serving now: the line's fd is on this loop
+            self._ready.set()
+            await serving
+
+        try:
+            loop.run_until_complete(main())
+        except BaseException as exc:  # noqa: BLE001 - reported by start()
+            self._error = exc
+            self._ready.set()
+        finally:
+            loop.close()
+
+    def stop(self) -> None:
+        self._intr.stop_waiting_for_interrupts()  # from this thread: returns once stopped
+        self._thread.join()
+        self._intr.cleanup_interrupts()
+
+
+class AioUvloopConsumer(AioConsumer):
+    name = "aio_uvloop"
+
+    def _new_loop(self):
+        return uvloop.new_event_loop()
+
+CONSUMERS = {"uapi": UapiConsumer, "rpio": RpioConsumer, "aio_asyncio": AioConsumer,
+             "aio_uvloop": AioUvloopConsumer, "aio_callbacks": AioCallbacksConsumer,
+             "gpiod": GpiodConsumer}
 
 
 def _wait_for(consumer: Consumer, count: int, idle_s: float = 0.5, limit_s: float = 10.0) -> None:
@@ -380,6 +489,7 @@ def _environment() -> dict:
         "cpu_model": model,
         "accelerator": accel or "unknown",
         "gpiod": gpiod_version,
+        "uvloop": getattr(uvloop, "__version__", None),
     }
 
 
@@ -393,9 +503,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="edge rates (per s) to try in turn, up to the first loss")
     ap.add_argument("--step-s", type=float, default=0.5, help="seconds of edges per rate step")
     ap.add_argument("--min-edges", type=int, default=200)
+    ap.add_argument("--event-buffer", type=int, default=uapi.MAX_EVENT_BUFFER_SIZE,
+                    help="kernel event queue (records) every consumer requests")
     ap.add_argument("-o", "--output", help="also write the JSON to this file")
     args = ap.parse_args(argv)
-    subjects = [s for s in args.subjects.split(",") if s]
+    global EVENT_BUFFER
+    EVENT_BUFFER = args.event_buffer
+    subjects = [s for s in args.subjects.split(",") if s and (s != "aio_uvloop" or uvloop is not None)]
     for s in subjects:
         if s not in CONSUMERS:
             ap.error(f"unknown subject {s!r}; choose from {', '.join(SUBJECTS)}")
@@ -432,25 +546,31 @@ def main(argv: list[str] | None = None) -> int:
         return round(a / b, 2) if a and b else None
 
     ratios = {}
-    for other in subjects:
-        if other == "rpio" or "rpio" not in subjects:
+    for base in ("uapi", "rpio"):
+        if base not in subjects:
             continue
-        r, o = latency["rpio"], latency[other]
-        ratios[f"rpio_vs_{other}"] = {
-            "latency_p50": ratio(r["write_to_callback_us"]["p50"], o["write_to_callback_us"]["p50"]),
-            "latency_p99": ratio(r["write_to_callback_us"]["p99"], o["write_to_callback_us"]["p99"]),
-            "max_rate": ratio(rate["rpio"]["max_rate_no_loss_per_s"], rate[other]["max_rate_no_loss_per_s"]),
-        }
+        for other in subjects:
+            if other == base or (base == "rpio" and not other.startswith("aio")):
+                continue
+            o, b = latency[other], latency[base]
+            ratios[f"{other}_over_{base}"] = {
+                "latency_p50": ratio(o["write_to_callback_us"]["p50"], b["write_to_callback_us"]["p50"]),
+                "latency_p99": ratio(o["write_to_callback_us"]["p99"], b["write_to_callback_us"]["p99"]),
+                "callback_after_event_p50": ratio(o["event_timestamp_to_callback_us"]["p50"],
+                                                  b["event_timestamp_to_callback_us"]["p50"]),
+                "max_rate": ratio(rate[other]["max_rate_no_loss_per_s"], rate[base]["max_rate_no_loss_per_s"]),
+            }
     result = {
         "bench": "interrupts_vm",
         "note": (
             "Measured in the kernel tier's QEMU VM on gpio-sim. Under TCG software emulation (no KVM) "
             "Python runs ~16x slower than on the host and interrupts are simulated, so absolute figures "
             "are not those of a Raspberry Pi; the ratios between consumers of the same line in the same "
-            "run are the meaningful part. Latency ratios < 1 and rate ratios > 1 favour rpio."
+            "run are the meaningful part. Ratios are X_over_BASE: latency < 1 and rate > 1 favour X."
         ),
         "environment": _environment(),
         "line": LINE,
+        "event_buffer_size": EVENT_BUFFER,
         "latency_samples": per_round * args.rounds,
         "latency_spacing_ms": args.spacing_ms,
         "latency": latency,

@@ -4,6 +4,7 @@ sim pull, callbacks are collected through queues (waits always have a timeout)."
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -172,3 +173,49 @@ def test_lines_are_released_on_del_and_on_cleanup(pi):
         assert not any(t.name == "RPIO-interrupts" for t in threading.enumerate())
         intr.add_interrupt_callback(4, cb)  # usable again after cleanup
         assert chip.line_info(4).used
+
+
+def _drive_while_blocked(pi, provider, edges):
+    """The first callback blocks the loop while ``edges`` more edges are made; returns the seqnos
+    the callback got once released, and the loop's lost count, when the two account for every
+    event the kernel numbered."""
+    intr.set_line_provider(provider)
+    gate, entered = threading.Event(), threading.Event()
+    got = []
+
+    def cb(gpio, value, event):
+        entered.set()
+        gate.wait(EVENT_TIMEOUT)  # the kernel queues what comes meanwhile
+        got.append(event.seqno)
+
+    intr.add_interrupt_callback(GPIO, cb, with_event=True)
+    intr.wait_for_interrupts(threaded=True)
+    pi.set_pull(GPIO, "pull-up")
+    assert entered.wait(EVENT_TIMEOUT), "no first edge"
+    for i in range(edges):
+        pi.set_pull(GPIO, "pull-down" if i % 2 == 0 else "pull-up")
+    gate.set()
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    settled = None
+    while time.monotonic() < deadline:
+        lost = intr.default_interruptor().lost_events().get(GPIO, 0)
+        state = (len(got), lost)
+        if got and got[-1] == len(got) + lost and state == settled:
+            return got, lost
+        settled = state if got and got[-1] == len(got) + lost else None
+        time.sleep(0.05)
+    pytest.fail(f"the callbacks did not settle: {len(got)} calls, last seqno {got[-1:]}, lost {lost}")
+
+
+def test_the_kernel_queue_holds_edges_while_the_callback_is_busy(pi):
+    got, lost = _drive_while_blocked(pi, uapi.ChardevLineProvider(), 300)
+    assert lost == 0 and got == list(range(1, len(got) + 1))
+    assert len(got) > 17  # more than the kernel's default queue of 16 could have kept
+
+
+def test_edges_the_kernel_dropped_are_counted_and_said_once(pi, caplog):
+    caplog.set_level(logging.WARNING, logger="RPIO")
+    got, lost = _drive_while_blocked(pi, uapi.ChardevLineProvider(event_buffer_size=16), 300)
+    assert lost > 0 and len(got) <= 1 + 16 + 16
+    lines = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
+    assert len(lines) == 1 and f"gpio {GPIO}" in lines[0]

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import struct
 import threading
 import warnings
 import weakref
@@ -43,11 +42,10 @@ from typing import Any, NamedTuple, Self
 
 from . import aio_ownership as _ownership
 from .aio_ownership import PinOwnedError
-from .event import _HEAD, EDGE_RISING, EVENT_SIZE
+from .event import _RECORD, EVENT_SIZE
 from .exceptions import InvalidArgumentError
 from .loop import (
     _EDGE_IDS,
-    _READ_RECORDS,
     BOTH,
     FALLING,
     PUD_DOWN,
@@ -68,11 +66,13 @@ __all__ = [  # noqa: RUF022 - grouped by topic
 log = logging.getLogger("RPIO.aio")
 
 DEFAULT_MAX_QUEUE = 1024
-_READ_SIZE = EVENT_SIZE * _READ_RECORDS
-# event.py's record header plus its padding: whole records straight into tuples, with no
-# intermediate LineEvent per edge (the hot path of edges(); the layout is defined once, there)
-_RECORD = struct.Struct(_HEAD.format + f"{EVENT_SIZE - _HEAD.size}x")
-assert _RECORD.size == EVENT_SIZE
+# Records a stream reads per wake-up. Unlike the loop, which drops each record once dispatched, a
+# stream keeps what it read (as EdgeEvents) until consumed: 256 at a time measured fastest
+# (bench/edge_path.py: 1024 per read cost 1.6x as much per edge, cache misses; 64 1.4x).
+_STREAM_READ_RECORDS = 256
+# event.py's whole-record struct: records straight into tuples, with no intermediate LineEvent
+# per edge (the hot path of edges(); the layout is defined once, there)
+_new_event = tuple.__new__  # an EdgeEvent from its fields without NamedTuple._make's checks
 
 
 def _interruptor(interruptor: Interruptor | None) -> Interruptor:
@@ -128,8 +128,8 @@ class EdgeStream:
 
     __slots__ = (
         "_bias", "_channel", "_debounce_ns", "_edge", "_eof", "_error", "_fd", "_gpio", "_handle",
-        "_ids", "_intr", "_last_ns", "_loop", "_max_queue", "_queue", "_reading", "_rest",
-        "_state", "_thread", "_waiter", "_what", "__weakref__",
+        "_ids", "_intr", "_last_ns", "_loop", "_lost", "_max_queue", "_next_seqno", "_queue",
+        "_read_size", "_reading", "_rest", "_state", "_thread", "_waiter", "_what", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, channel: Any, edge: Any = "both", pull_up_down: int = PUD_OFF,
@@ -144,6 +144,9 @@ class EdgeStream:
         if isinstance(max_queue, bool) or not isinstance(max_queue, int) or max_queue < 1:
             raise InvalidArgumentError(f"max_queue must be an int >= 1, not {max_queue!r}")
         self._max_queue = max_queue
+        self._read_size = EVENT_SIZE * min(max_queue, _STREAM_READ_RECORDS)  # one read fills the queue at most
+        self._next_seqno = 0
+        self._lost = 0
         self._what = what
         self._ids = _EDGE_IDS[self._edge]
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -182,6 +185,12 @@ class EdgeStream:
         """Events read from the line and not yet taken by the consumer."""
         return len(self._queue)
 
+    @property
+    def lost(self) -> int:
+        """Edges the kernel dropped because its event queue for the line was full (gaps in the
+        events' ``seqno``: the consumer fell behind). The first loss is also logged, once."""
+        return self._lost
+
     def get_value(self) -> int:
         """The pin's current level, read through the line (the stream must be open)."""
         if self._state != _OPEN:
@@ -200,8 +209,10 @@ class EdgeStream:
 
     async def __anext__(self) -> EdgeEvent:
         queue = self._queue
-        if queue and self._reading:  # the common case while edges stream in: no suspension
-            return queue.popleft()
+        if queue:  # the common case while edges stream in: no suspension
+            if self._reading:
+                return queue.popleft()
+            return self._pop()
         event = await self._next(None)
         assert event is not None
         return event
@@ -281,7 +292,7 @@ class EdgeStream:
 
     def _on_readable(self) -> None:
         try:
-            data = os.read(self._fd, _READ_SIZE)
+            data = os.read(self._fd, self._read_size)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -297,14 +308,20 @@ class EdgeStream:
             self._eof = True
             self._wake()
             return
-        if self._rest:
+        if self._rest or len(data) % EVENT_SIZE:  # a pipe may split records; the kernel never does
             data = self._rest + data
-        whole = len(data) - len(data) % EVENT_SIZE
-        self._rest = data[whole:]
+            whole = len(data) - len(data) % EVENT_SIZE
+            self._rest = data[whole:]
+            data = data[:whole]
         queue, ids, channel, gpio = self._queue, self._ids, self._channel, self._gpio
         debounce = self._debounce_ns
-        make = EdgeEvent._make
-        for ts, eid, _offset, seqno, line_seqno in _RECORD.iter_unpack(memoryview(data)[:whole]):
+        expected = self._next_seqno
+        append = queue.append
+        for ts, eid, _offset, seqno, line_seqno in _RECORD.iter_unpack(data):
+            if seqno != expected and seqno:
+                if expected and seqno > expected:
+                    self._count_lost(seqno - expected)
+            expected = seqno + 1
             if eid not in ids:
                 continue
             if debounce:
@@ -312,13 +329,31 @@ class EdgeStream:
                 if last is not None and ts - last < debounce:
                     continue
                 self._last_ns = ts
-            queue.append(make((channel, 1 if eid == EDGE_RISING else 0, ts, seqno, line_seqno,
-                               gpio)))
+            append(_new_event(EdgeEvent, (channel, 2 - eid, ts, seqno, line_seqno, gpio)))
+        self._next_seqno = expected
         if len(queue) >= self._max_queue:
             self._stop_reading()  # back-pressure: the kernel queues (and counts) what follows
         waiter = self._waiter
         if queue and waiter is not None and not waiter.done():
             waiter.set_result(False)
+
+    def _count_lost(self, count: int) -> None:
+        if not self._lost:
+            log.warning("gpio %s: %s edge(s) lost by %s: the consumer fell behind and the kernel's "
+                        "event queue overflowed; the stream's .lost counts further losses (this is "
+                        "said once per stream)", self._gpio, count, self._what)
+        self._lost += count
+
+    def _pop(self) -> EdgeEvent:
+        """The next queued event; reading resumes once the queue is down to half of max_queue."""
+        queue = self._queue
+        event = queue.popleft()
+        if (not self._reading and self._state == _OPEN and not self._eof
+                and self._error is None and len(queue) <= self._max_queue // 2):
+            self._reading = True
+            assert self._loop is not None
+            self._loop.add_reader(self._fd, _on_readable, weakref.ref(self))
+        return event
 
     def _stop_reading(self) -> None:
         if self._reading:
@@ -342,13 +377,7 @@ class EdgeStream:
         try:
             while True:
                 if queue:
-                    event = queue.popleft()
-                    if (not self._reading and self._state == _OPEN and not self._eof
-                            and self._error is None and len(queue) <= self._max_queue // 2):
-                        self._reading = True
-                        assert self._loop is not None
-                        self._loop.add_reader(self._fd, _on_readable, weakref.ref(self))
-                    return event
+                    return self._pop()
                 if self._state != _OPEN or self._eof:
                     raise StopAsyncIteration
                 if self._error is not None:

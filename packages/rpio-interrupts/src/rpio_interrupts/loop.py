@@ -31,7 +31,7 @@ from typing import Any, Self
 
 from . import aio_ownership as _ownership
 from ._pool import SerialPool, current_owner
-from .event import EDGE_FALLING, EDGE_RISING, EVENT_SIZE, LineEvent, decode_events
+from .event import _RECORD, EDGE_FALLING, EDGE_RISING, EVENT_SIZE, LineEvent
 from .exceptions import (
     ConflictError,
     InvalidArgumentError,
@@ -44,11 +44,15 @@ from .exceptions import (
 )
 from .tcp import (
     DEFAULT_BIND,
+    DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CLIENTS,
     DEFAULT_MAX_MESSAGE,
     DEFAULT_MAX_OUTBUF,
+    DEFAULT_MAX_QUEUED,
+    DEFAULT_MAX_QUEUED_TOTAL,
     TcpClient,
     TcpServer,
+    _Charged,
 )
 
 __all__ = [
@@ -78,7 +82,12 @@ _PULL_TO_BIAS = {PUD_OFF: "disabled", PUD_DOWN: "pull-down", PUD_UP: "pull-up"}
 _EDGE_CONSTANTS = {RISING: "rising", FALLING: "falling", BOTH: "both"}
 _EDGE_IDS = {"rising": (EDGE_RISING,), "falling": (EDGE_FALLING,),
              "both": (EDGE_RISING, EDGE_FALLING)}
-_READ_RECORDS = 64  # records read per wake-up of a line
+# Records read per wake-up of a line: the kernel's largest event queue (GPIO_V2_LINES_MAX * 16),
+# so one read takes everything a line has queued.
+_READ_RECORDS = 1024
+_iter_records = _RECORD.iter_unpack
+_READ_SIZE = EVENT_SIZE * _READ_RECORDS
+_new_event = tuple.__new__  # LineEvent from a decoded record without NamedTuple._make's checks
 
 
 def normalize_edge(edge: Any) -> str:
@@ -135,6 +144,11 @@ def _check_not_async_threaded(callback: Any, threaded_callback: Any) -> None:
                 f"register it without threaded_callback=True")
 
 
+def _isawaitable(obj: Any) -> bool:
+    import inspect  # lazily: `import RPIO` stays light; only callbacks returning a value get here
+    return inspect.isawaitable(obj)
+
+
 # ---------------------------------------------------------------------------------------------
 # Process-wide shutdown: every Interruptor that allocated something is stopped at exit, before
 # the interpreter waits for non-daemon threads (so a threaded loop can never hang the exit).
@@ -177,6 +191,7 @@ class _CallbackReg:
         "edge",
         "gpio",
         "ids",
+        "key",
         "last_ns",
         "loop",
         "threaded",
@@ -195,8 +210,14 @@ class _CallbackReg:
         self.threaded = threaded
         self.debounce_ns = debounce_ns
         self.with_event = with_event
+        self.key = ("gpio", gpio)
         self.last_ns: int | None = None
         self.active = True
+
+    @property
+    def plain(self) -> bool:
+        """Called inline on every edge of its kind: the line's fast path can call it directly."""
+        return not self.threaded and not self.debounce_ns
 
     def deliver(self, event: LineEvent) -> None:
         if not self.active or event.id not in self.ids:
@@ -211,24 +232,32 @@ class _CallbackReg:
         else:
             args = (self.channel, event.value)
         if self.threaded:
-            self.loop._submit(("gpio", self.gpio), self._call_if_active, args)
+            self.loop._submit(self.key, self._call_if_active, args)
         else:
-            self.loop._call(self.callback, args, ("gpio", self.gpio))
+            self.loop._call(self.callback, args, self.key)
 
     def _call_if_active(self, *args: Any) -> None:
         if self.active:
             result = self.callback(*args)
             if result is not None:
-                self.loop._settle(self.callback, result, ("gpio", self.gpio))
+                self.loop._settle(self.callback, result, self.key)
 
     def __repr__(self) -> str:
         return f"<interrupt callback {self.callback!r} on {self.channel!r} ({self.edge})>"
 
 
 class _LineWatch:
-    """A requested line: its handle, its fd in the epoll set, and the listeners it serves."""
+    """A requested line: its handle, its fd in the epoll set, and the listeners it serves.
 
-    __slots__ = ("bias", "edge", "fd", "gpio", "handle", "listeners", "loop", "polled", "rest")
+    ``on_ready`` is the per-edge hot path: one read takes every queued record, one pass decodes
+    and dispatches them. The listeners are read from a snapshot (``fast`` / ``snapshot``, rebuilt
+    under the loop lock whenever they change), so the path takes no lock. With one plain
+    callback (the common case) the records go straight to it, without a LineEvent unless it asked
+    for one (``with_event=True``).
+    """
+
+    __slots__ = ("bias", "edge", "fd", "fast", "gpio", "handle", "key", "listeners", "loop",
+                 "next_seqno", "polled", "rest", "snapshot")
 
     def __init__(self, loop: Interruptor, gpio: int, handle: Any, fd: int, edge: str, bias: str):
         self.loop = loop
@@ -237,12 +266,94 @@ class _LineWatch:
         self.fd = fd
         self.edge = edge
         self.bias = bias
+        self.key = ("gpio", gpio)
         self.listeners: list = []
+        self.snapshot: tuple = ()
+        self.fast: tuple | None = None
         self.rest = b""
+        self.next_seqno = 0  # the seqno the next record should carry (0: not known yet)
         self.polled = True
 
+    def refresh(self) -> None:
+        """Rebuild the snapshot the hot path reads (loop lock held, after any listener change)."""
+        listeners = tuple(self.listeners)
+        self.snapshot = listeners
+        fast = None
+        if len(listeners) == 1 and isinstance(listeners[0], _CallbackReg) and listeners[0].plain:
+            reg = listeners[0]
+            fast = (reg, reg.channel, reg.callback, reg.with_event,
+                    None if reg.edge == "both" else reg.ids)
+        self.fast = fast
+
     def on_ready(self, mask: int) -> None:
-        self.loop._read_line(self)
+        try:
+            data = os.read(self.fd, _READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self.loop._line_failed(self, exc)
+            return
+        if not data:
+            self.loop._line_failed(self, None)
+            return
+        if self.rest or len(data) % EVENT_SIZE:  # a pipe may split records; the kernel never does
+            data = self.rest + data
+            whole = len(data) - len(data) % EVENT_SIZE
+            self.rest = data[whole:]
+            data = data[:whole]
+        records = _iter_records(data)
+        expected = self.next_seqno
+        fast = self.fast
+        while True:  # re-entered after a callback raised: the records after it are still delivered
+            try:
+                if fast is not None and fast[3] is False and fast[4] is None:
+                    # one callback(gpio, value) on both edges: the commonest case, the tightest loop
+                    reg, channel, callback = fast[0], fast[1], fast[2]
+                    for _ts, eid, _offset, seqno, _line_seqno in records:
+                        if seqno != expected and seqno:
+                            self._gap(expected, seqno)
+                        expected = seqno + 1
+                        if not reg.active:
+                            break
+                        result = callback(channel, 2 - eid)  # 1 after a rising edge (id 1), 0 after a falling one
+                        if result is not None:
+                            self.loop._settle(callback, result, reg.key)
+                elif fast is not None:
+                    reg, channel, callback, with_event, ids = fast
+                    for rec in records:
+                        seqno = rec[3]
+                        if seqno != expected and seqno:
+                            self._gap(expected, seqno)
+                        expected = seqno + 1
+                        eid = rec[1]
+                        if ids is not None and eid not in ids:
+                            continue
+                        if not reg.active:
+                            break
+                        if with_event:
+                            result = callback(channel, 2 - eid, _new_event(LineEvent, rec))
+                        else:
+                            result = callback(channel, 2 - eid)  # 1 after a rising edge (id 1), 0 after a falling one
+                        if result is not None:
+                            self.loop._settle(callback, result, reg.key)
+                else:
+                    listeners = self.snapshot
+                    for rec in records:
+                        seqno = rec[3]
+                        if seqno != expected and seqno:
+                            self._gap(expected, seqno)
+                        expected = seqno + 1
+                        event = _new_event(LineEvent, rec)
+                        for listener in listeners:
+                            listener.deliver(event)
+                break
+            except Exception:
+                log.exception("callback on gpio %s raised", self.gpio)
+        self.next_seqno = expected
+
+    def _gap(self, expected: int, seqno: int) -> None:
+        if expected and seqno > expected:
+            self.loop._count_lost(self, seqno - expected)
 
 
 class _Wakeup:
@@ -305,6 +416,7 @@ class Interruptor:
         self._loop_ident: int | None = None
         self._closing = False
         self._async_runner: Callable[[Any, Any], None] | None = None  # set by aio while serving
+        self._lost: dict[int, int] = {}  # gpio -> edges the kernel dropped (seqno gaps)
 
     # -- configuration ------------------------------------------------------------------------
     @staticmethod
@@ -441,14 +553,15 @@ class Interruptor:
                 _ownership.claim(self.line_provider, gpio, _ownership.LOOP, self,
                                  f"the interrupt loop {self._name!r}")
                 try:
-                    self._lines[gpio] = self._open_line(gpio, edge, bias)
+                    self._lines[gpio] = self._open_line(gpio, edge, bias, [listener])
                 except BaseException:
                     _ownership.release(gpio, self)
                     raise
-                watch = self._lines[gpio]
-            elif (edge, bias) != (watch.edge, watch.bias):
+                return
+            if (edge, bias) != (watch.edge, watch.bias):
                 self._rerequest(watch, edge, bias)
             watch.listeners.append(listener)
+            watch.refresh()
 
     def detach_line(self, listener: Any) -> None:
         """Remove ``listener``; the line is released when its last listener goes."""
@@ -458,6 +571,7 @@ class Interruptor:
             if watch is None or listener not in watch.listeners:
                 return
             watch.listeners.remove(listener)
+            watch.refresh()
             if not watch.listeners:
                 del self._lines[watch.gpio]
                 self._close_line(watch)
@@ -476,21 +590,30 @@ class Interruptor:
             except BaseException:
                 listener.edge = old
                 raise
+            finally:
+                watch.refresh()
 
-    def _open_line(self, gpio: int, edge: str, bias: str) -> _LineWatch:
+    def _open_line(self, gpio: int, edge: str, bias: str, listeners: list) -> _LineWatch:
+        """Request the line and poll it, serving ``listeners`` from its first edge on."""
         provider = self.line_provider
         self._ensure_open()
         handle = provider.request(gpio, edge=edge, bias=bias, consumer=self._consumer)
         try:
             fd = handle.fileno()
             os.set_blocking(fd, False)
+            watch = _LineWatch(self, gpio, handle, fd, edge, bias)
+            watch.listeners = listeners
+            watch.refresh()  # before the fd is polled: no edge can find an empty snapshot
             assert self._epoll is not None
-            self._epoll.register(fd, select.EPOLLIN)
+            self._fdmap[fd] = watch
+            try:
+                self._epoll.register(fd, select.EPOLLIN)
+            except BaseException:
+                del self._fdmap[fd]
+                raise
         except BaseException:
             handle.close()
             raise
-        watch = _LineWatch(self, gpio, handle, fd, edge, bias)
-        self._fdmap[fd] = watch
         log.debug("gpio %s requested (%s, %s)", gpio, edge, bias)
         return watch
 
@@ -517,10 +640,10 @@ class Interruptor:
         old_edge, old_bias = watch.edge, watch.bias
         self._close_line(watch)
         try:
-            fresh = self._open_line(watch.gpio, edge, bias)
+            fresh = self._open_line(watch.gpio, edge, bias, watch.listeners)
         except BaseException:
             try:
-                fresh = self._open_line(watch.gpio, old_edge, old_bias)
+                fresh = self._open_line(watch.gpio, old_edge, old_bias, watch.listeners)
             except BaseException:
                 log.exception("gpio %s: could not restore the previous request", watch.gpio)
                 for lst in watch.listeners:
@@ -535,36 +658,39 @@ class Interruptor:
     def _adopt(self, watch: _LineWatch, fresh: _LineWatch) -> None:
         watch.handle, watch.fd, watch.edge, watch.bias = fresh.handle, fresh.fd, fresh.edge, fresh.bias
         watch.rest = b""
+        watch.next_seqno = 0  # a new request counts from 1 again
         watch.polled = True
         self._fdmap[fresh.fd] = watch
 
-    def _read_line(self, watch: _LineWatch) -> None:
-        try:
-            data = os.read(watch.fd, EVENT_SIZE * _READ_RECORDS)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
+    def _line_failed(self, watch: _LineWatch, exc: OSError | None) -> None:
+        """Reading the line failed (``exc``) or hit end-of-file (None): stop polling it."""
+        if exc is not None:
             if exc.errno == errno.EBADF:
                 return
             log.error("gpio %s: reading events failed (%s); no more events from this line",
                       watch.gpio, exc)
-            self._stop_polling(watch)
-            return
-        if not data:
+        else:
             log.warning("gpio %s: the line's event source was closed; no more events from it",
                         watch.gpio)
-            self._stop_polling(watch)
-            return
-        if watch.rest:
-            data = watch.rest + data
-        whole = len(data) - len(data) % EVENT_SIZE
-        watch.rest = data[whole:]
-        events = decode_events(memoryview(data)[:whole])
+        self._stop_polling(watch)
+
+    def _count_lost(self, watch: _LineWatch, count: int) -> None:
+        """``count`` edges of ``watch`` were dropped by the kernel (a seqno gap): count them, and
+        say so once per line."""
         with self._lock:
-            listeners = list(watch.listeners)
-        for event in events:
-            for listener in listeners:
-                listener.deliver(event)
+            before = self._lost.get(watch.gpio, 0)
+            self._lost[watch.gpio] = before + count
+        if not before:
+            log.warning("gpio %s: %s edge(s) lost: the callbacks fell behind and the kernel's event "
+                        "queue overflowed; Interruptor.lost_events() counts further losses (this "
+                        "is said once per pin)", watch.gpio, count)
+
+    def lost_events(self) -> dict[int, int]:
+        """``{gpio: edges lost}``: edges the kernel dropped because its event queue for the line
+        was full (gaps in the events' ``seqno``), since the pin's first callback was added. A
+        pin without losses is absent. Cleared by ``cleanup_interrupts()``."""
+        with self._lock:
+            return dict(self._lost)
 
     def _stop_polling(self, watch: _LineWatch) -> None:
         with self._lock:
@@ -583,11 +709,18 @@ class Interruptor:
                          max_clients: int = DEFAULT_MAX_CLIENTS,
                          max_message: int = DEFAULT_MAX_MESSAGE,
                          max_outbuf: int = DEFAULT_MAX_OUTBUF,
-                         backlog: int = socket.SOMAXCONN) -> int:
+                         backlog: int = socket.SOMAXCONN,
+                         max_queued: int = DEFAULT_MAX_QUEUED,
+                         max_queued_total: int = DEFAULT_MAX_QUEUED_TOTAL,
+                         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT) -> int:
         """Listen on ``bind``:``port`` and call ``callback(client, message)`` per received message.
 
-        Returns the bound port (useful with ``port=0``). See :mod:`rpio_interrupts.tcp` for the
-        message and socket semantics.
+        Returns the bound port (useful with ``port=0``). ``max_queued`` / ``max_queued_total``:
+        byte budgets of messages waiting for threaded or coroutine callbacks, per client and for
+        the whole server (a client over budget is not read until its queue drains).
+        ``idle_timeout``: at ``max_clients``, a newcomer takes the place of a client silent for
+        that many seconds (None: never). See :mod:`rpio_interrupts.tcp` for the message and
+        socket semantics.
         """
         if not callable(callback):
             raise InvalidCallbackError(f"callback must be callable, not {callback!r}")
@@ -597,9 +730,16 @@ class Interruptor:
         if not isinstance(bind, str):
             raise InvalidArgumentError(f"bind must be a host name or address string, not {bind!r}")
         for name, value, low in (("max_clients", max_clients, 1), ("max_message", max_message, 1),
-                                 ("max_outbuf", max_outbuf, 0), ("backlog", backlog, 0)):
+                                 ("max_outbuf", max_outbuf, 0), ("backlog", backlog, 0),
+                                 ("max_queued", max_queued, 1),
+                                 ("max_queued_total", max_queued_total, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidArgumentError(f"{name} must be an int >= {low}, not {value!r}")
+        if idle_timeout is not None and (
+                isinstance(idle_timeout, bool) or not isinstance(idle_timeout, numbers.Real)
+                or not math.isfinite(idle_timeout) or idle_timeout < 0):
+            raise InvalidArgumentError(
+                f"idle_timeout must be a number of seconds >= 0 or None, not {idle_timeout!r}")
         if encoding is not None:
             import codecs
             try:
@@ -614,7 +754,9 @@ class Interruptor:
                 server = TcpServer(self, sock, bind=bind, callback=callback,
                                    threaded=bool(threaded_callback), encoding=encoding,
                                    max_clients=max_clients, max_message=max_message,
-                                   max_outbuf=max_outbuf)
+                                   max_outbuf=max_outbuf, max_queued=max_queued,
+                                   max_queued_total=max_queued_total,
+                                   idle_timeout=None if idle_timeout is None else float(idle_timeout))
                 if server.port in self._servers:
                     raise ConflictError(f"a TCP callback is already registered on port {server.port}")
                 self._ensure_open()
@@ -722,18 +864,35 @@ class Interruptor:
             except (OSError, ValueError):
                 pass
 
-    def _dispatch_tcp(self, client: TcpClient, message: Any) -> None:
+    def _dispatch_tcp(self, client: TcpClient, message: Any, nbytes: int) -> None:
+        """A message of ``nbytes`` received bytes: call back inline, or queue it (charged to the
+        client's byte budget until it has run) for a worker or the asyncio loop."""
         server = client._server
+        key = ("tcp", id(client))
         if server.threaded:
-            self._submit(("tcp", id(client)), self._tcp_call_if_open, (server.callback, client, message))
-        else:
-            self._call(server.callback, (client, message), ("tcp", id(client)))
+            cost = client._charge(nbytes)
+            if not self._submit(key, self._tcp_call_if_open, (server.callback, client, message, cost)):
+                client._discharge(cost)  # dropped by the pool (its task limit; logged there)
+            return
+        try:
+            result = server.callback(client, message)
+        except Exception:
+            log.exception("callback %r raised", server.callback)
+            return
+        if result is not None:
+            if self._async_runner is not None and _isawaitable(result):
+                result = _Charged(result, client, client._charge(nbytes))
+            self._settle(server.callback, result, key)
 
-    def _tcp_call_if_open(self, callback: Callable, client: TcpClient, message: Any) -> None:
-        if not client.closed:
-            result = callback(client, message)
-            if result is not None:
-                self._settle(callback, result, ("tcp", id(client)))
+    def _tcp_call_if_open(self, callback: Callable, client: TcpClient, message: Any,
+                          cost: int) -> None:
+        try:
+            if not client.closed:
+                result = callback(client, message)
+                if result is not None:
+                    self._settle(callback, result, ("tcp", id(client)))
+        finally:
+            client._discharge(cost)
 
     # -- calling back ---------------------------------------------------------------------------
     def _call(self, callback: Callable, args: tuple, key: Any = None) -> None:
@@ -747,8 +906,7 @@ class Interruptor:
     def _settle(self, callback: Callable, result: Any, key: Any) -> None:
         """A callback returned ``result``: an awaitable (a coroutine callback) is run by the
         asyncio loop serving this Interruptor (rpio_interrupts.aio), in order per ``key``."""
-        import inspect
-        if not inspect.isawaitable(result):
+        if not _isawaitable(result):
             return
         runner = self._async_runner
         if runner is not None:
@@ -761,13 +919,16 @@ class Interruptor:
                   "is served by asyncio (await rpio_interrupts.aio.wait_for_interrupts()); "
                   "call skipped", callback)
 
-    def _submit(self, key: Any, fn: Callable, args: tuple) -> None:
-        with self._lock:
-            if self._pool is None:
-                self._pool = SerialPool(self._max_workers, owner=self)
-                _install_exit_hooks()
-            pool = self._pool
-        pool.submit(key, fn, args)
+    def _submit(self, key: Any, fn: Callable, args: tuple) -> bool:
+        """Queue ``fn(*args)`` on the worker pool; False if the pool dropped it."""
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = SerialPool(self._max_workers, owner=self)
+                    _install_exit_hooks()
+                pool = self._pool
+        return pool.submit(key, fn, args)
 
     # -- the loop -----------------------------------------------------------------------------
     def _ensure_open(self) -> None:
@@ -860,9 +1021,19 @@ class Interruptor:
         assert epoll is not None
         self._loop_ident = threading.get_ident()
         log.debug("waiting for interrupts")
+        fdmap, poll = self._fdmap, epoll.poll
         try:
             while not run.stop:
-                self._dispatch(run, epoll.poll(timeout))
+                for fd, mask in poll(timeout):  # _dispatch, inlined: one call less per wake-up
+                    if run.stop:
+                        break
+                    obj = fdmap.get(fd)
+                    if obj is None:
+                        continue
+                    try:
+                        obj.on_ready(mask)
+                    except Exception:
+                        log.exception("error while handling fd %s", fd)
         finally:
             self._end_run(run)
 
@@ -948,6 +1119,7 @@ class Interruptor:
                 self._close_line(watch)
                 _ownership.release(watch.gpio, self)
             self._lines.clear()
+            self._lost.clear()
             for server in list(self._servers.values()):
                 self._close_server(server)
             for client in list(self._clients.values()):  # not expected, but never leak one

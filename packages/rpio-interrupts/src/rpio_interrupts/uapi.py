@@ -42,6 +42,7 @@ from .exceptions import InterruptError
 __all__ = [
     "EVENT_SIZE",
     "LINES_MAX",
+    "MAX_EVENT_BUFFER_SIZE",
     "RPI_CHIP_COMPATIBLES",
     "RPI_CHIP_LABELS",
     "ChardevLineProvider",
@@ -1063,12 +1064,24 @@ def find_chip(
 # --------------------------------------------------------------------------------------------
 
 
+# The kernel's largest edge event queue per request: GPIO_V2_LINES_MAX (64) * 16 records; a larger
+# event_buffer_size is clamped to it, 0 means 16 per requested line (gpiolib-cdev.c).
+MAX_EVENT_BUFFER_SIZE = LINES_MAX * 16
+
+
 class ChardevLineProvider:
     """Edges from the kernel: each :meth:`request` is a one-line uAPI v2 request (input, edge
     and bias flags) on the Raspberry Pi's GPIO chip, where a BCM GPIO number is the line offset.
 
     ``chip_path`` picks a chip explicitly; by default it is found with :func:`find_chip` on
     first use (so constructing a provider on a machine without GPIO does not fail).
+
+    ``event_buffer_size``: the kernel's queue of edge events for each line, in records. The
+    default is the largest the kernel grants (1024 records, 48 KiB of kernel memory per line;
+    the kernel's own default is 16). Edges arriving while the queue is full are dropped by the
+    kernel and show as gaps in ``seqno`` (counted by ``Interruptor.lost_events()``). Size it as
+    the edge rate times the longest time the callbacks may fall behind: 1024 records hold 100 ms
+    of a 10 kHz signal.
     """
 
     def __init__(
@@ -1078,7 +1091,14 @@ class ChardevLineProvider:
         *,
         dev_dir: str = "/dev",
         sys_dir: str = "/sys",
+        event_buffer_size: int = MAX_EVENT_BUFFER_SIZE,
     ) -> None:
+        if (isinstance(event_buffer_size, bool) or not isinstance(event_buffer_size, int)
+                or not 1 <= event_buffer_size <= MAX_EVENT_BUFFER_SIZE):
+            raise LineConfigError(
+                f"event_buffer_size must be an int from 1 to {MAX_EVENT_BUFFER_SIZE} (records), "
+                f"not {event_buffer_size!r}")
+        self.event_buffer_size = event_buffer_size
         self._chip_path = chip_path
         self._labels = tuple((labels,) if isinstance(labels, str) else labels)
         self._dev_dir = dev_dir
@@ -1107,7 +1127,8 @@ class ChardevLineProvider:
         with Chip(self.chip_path) as chip:
             try:
                 return chip.request_lines(
-                    [gpio], consumer=consumer, direction="input", edge=edge, bias=bias, debounce_us=debounce_us
+                    [gpio], consumer=consumer, direction="input", edge=edge, bias=bias, debounce_us=debounce_us,
+                    event_buffer_size=self.event_buffer_size,
                 )
             except LineBusyError as e:
                 raise LineBusyError(
