@@ -247,14 +247,21 @@ def test_replay_a_file_onto_a_script_s_input(board_name, script, tmp_path):
                              board_name], capture_output=True, text=True, timeout=60,
                             env=subprocess_env())
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"{path}: 5 of 5 changes driven on GPIO 17 over 0.060 s\n"
-    for value in (0, 1, 0):
+    assert result.stdout == (f"{path}: 5 of 5 changes driven on GPIO 17 over 0.060 s; pins "
+                             "given back their drive from before (--hold keeps them)\n")
+    for value in (0, 1, 0, 1):  # the last 1: let go, the script's pull-up decides again
         script.expect(f"edge 17 {value}")
     status, text = run("sim", "export", str(tmp_path / "all.vcd"), "--gpios", "17",
                        "--board", board_name)
     assert status == 0 and "changes of 1 pins" in text
     exported = vcd.read_vcd(tmp_path / "all.vcd").levels("GPIO17")
-    assert [level for _t, level in exported][-3:] == [0, 1, 0]
+    assert [level for _t, level in exported][-4:] == [0, 1, 0, 1]
+    assert RPIO.sim.chip().pin_state(17).drive is None
+    held = subprocess.run([PYTHON, "-m", "RPIO.cli", "sim", "replay", str(path), "--board",
+                           board_name, "--hold", "--scale", "0"], capture_output=True, text=True,
+                          timeout=60, env=subprocess_env())
+    assert held.returncode == 0 and "pins held at the last levels" in held.stdout, held.stderr
+    assert RPIO.sim.chip().pin_state(17).drive == 0
 
 
 @needs_shared

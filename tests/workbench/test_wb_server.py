@@ -189,7 +189,7 @@ def test_requests_that_are_not_this_page_s_are_refused(server):
     assert request(server, "POST", "/api/drive", raw=b"[1]",
                    headers={"Content-Type": "application/json"})[0] == 400
     assert request(server, "POST", "/api/drive", raw=b" " * 5000,
-                   headers={"Content-Type": "application/json"})[0] == 400
+                   headers={"Content-Type": "application/json"})[0] == 413
     assert request(server, "POST", "/api/else", {"x": 1})[0] == 404
     assert RPIO.sim.chip().pin_state(17).drive == 1  # only the same-origin drive went through
 

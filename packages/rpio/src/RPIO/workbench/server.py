@@ -23,9 +23,19 @@ shows too), and it polls every ``poll_interval`` seconds for what makes no edge 
 output, a pull, a part's state). On a real Pi it only polls the registers, and the page is
 read-only unless the server was started with ``allow_writes``.
 
-Safety: the server listens on 127.0.0.1 unless told otherwise. Requests must name this server in
-their Host header when it listens on a loopback address (no DNS rebinding), and a write must be a
-JSON POST whose Origin, if any, is the page's own (no cross-site writes from another tab).
+Safety (``docs/workbench.md`` has the reasons):
+
+- The server listens on 127.0.0.1 unless told otherwise.
+- Every request must name this server in its Host header (no DNS rebinding, whatever the bind):
+  ``localhost``/``127.0.0.1``/``[::1]`` for a loopback bind; otherwise the bound address, this
+  machine's names (``hostname``, its FQDN, ``hostname.local``) and those given with
+  ``allow_hosts`` (``--allow-host``); a wildcard bind (0.0.0.0, ::) accepts any IP literal too.
+  Anything else gets 421.
+- A write is a JSON POST whose Origin, if it has one, is this page's own (no cross-site writes).
+- At most ``max_connections`` connections are served at once (one thread each; beyond that a
+  new connection gets 503 and is closed), each socket read or write times out after
+  ``request_timeout`` seconds, a body is at most 4 KiB and 16 levels deep, and a client going
+  away is one debug log line, never a traceback.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import json
 import logging
 import os
 import select
+import socket
 import threading
 import time
 import urllib.parse
@@ -43,7 +54,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
 
 from rpio_interrupts.event import EVENT_SIZE, decode_events
 
@@ -54,7 +65,10 @@ log = logging.getLogger("RPIO.workbench")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 MAX_BODY = 4096
+MAX_JSON_DEPTH = 16  # nesting of a request body ({"gpio": 17, "level": 1} is 1)
 MAX_STREAMS = 32  # pages following the board at once (each holds a thread)
+MAX_CONNECTIONS = 64  # connections served at once (each holds a thread); more get 503
+REQUEST_TIMEOUT = 10.0  # seconds a socket read or write may take before the connection is closed
 _ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -397,9 +411,57 @@ class Watcher(threading.Thread):
 
 
 class _HTTPServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a bound on the threads: a connection beyond ``max_connections``
+    gets a 503 at once and is closed (no thread is made for it)."""
+
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # a burst of connections is answered (served or 503), not dropped
     board_server: BoardServer
+
+    def process_request(self, request, client_address) -> None:
+        self.board_server.accepted_connections += 1
+        if not self.board_server.connections.acquire(blocking=False):
+            self.board_server.refused_connections += 1
+            _refuse_busy(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread was started: give the slot back
+            self.board_server.connections.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.board_server.connections.release()
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that goes away or stalls is one debug line; anything else one warning with
+        its traceback (a bug of ours, never a client's doing)."""
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError, socket.timeout)):
+            log.debug("client %s: %s", client_address[0], type(error).__name__)
+            return
+        log.warning("request from %s failed", client_address[0], exc_info=True)
+
+
+_BUSY_BODY = b'{"error": "too many connections: try again later"}'
+_BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+         b"Connection: close\r\nRetry-After: 1\r\nContent-Length: %d\r\n\r\n%s"
+         % (len(_BUSY_BODY), _BUSY_BODY))
+
+
+def _refuse_busy(request) -> None:
+    try:
+        request.setblocking(False)
+        request.send(_BUSY)
+    except OSError:
+        pass
 
 
 def _is_loopback(host: str) -> bool:
@@ -411,9 +473,122 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _is_wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def _ip_literal(name: str) -> Optional[str]:
+    """The normalized address of an IP literal ('127.0.0.1', '::1'), None for a name."""
+    try:
+        return str(ipaddress.ip_address(name.strip("[]")))
+    except ValueError:
+        return None
+
+
+def split_host(value: str) -> Tuple[str, Optional[int]]:
+    """('name', port or None) of a Host header or an Origin's netloc; ValueError if malformed."""
+    value = value.strip()
+    if value.startswith("["):
+        name, bracket, rest = value[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(value)
+        port_text = rest[1:] if rest else None
+        if _ip_literal(name) is None:
+            raise ValueError(value)
+    else:
+        name, colon, port_text = value.rpartition(":")
+        if not colon:
+            name, port_text = value, None
+        if ":" in name:  # an IPv6 address without brackets is not a valid Host
+            raise ValueError(value)
+    if not name:
+        raise ValueError(value)
+    port = None
+    if port_text is not None:
+        if not port_text.isdigit() or len(port_text) > 5:
+            raise ValueError(value)
+        port = int(port_text)
+    return name.lower().rstrip("."), port
+
+
+def machine_names() -> List[str]:
+    """This machine's names a browser on the network may use for it."""
+    names = set()
+    try:
+        hostname = socket.gethostname()
+        names.update({hostname, f"{hostname.split('.')[0]}.local"})
+        names.add(socket.getfqdn())
+    except OSError:  # pragma: no cover - a machine without a name
+        pass
+    names = {name.lower().rstrip(".") for name in names if name}
+    return sorted(name for name in names if not name.startswith("localhost"))
+
+
+class HostPolicy:
+    """Which names a request's Host (and a write's Origin) may carry for a server bound to
+    ``bind`` on ``port``."""
+
+    LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+    def __init__(self, bind: str, port: int, allow_hosts=()):
+        self.port = port
+        self.any_ip = _is_wildcard(bind)
+        names = {name.lower().rstrip(".") for name in allow_hosts}
+        if _is_loopback(bind) or self.any_ip:
+            names.update(self.LOOPBACK)
+        if not _is_loopback(bind):
+            names.update(machine_names())
+        bound = _ip_literal(bind)
+        names.add(bound if bound is not None else bind.lower().rstrip("."))
+        self.names = frozenset(_ip_literal(name) or name for name in names)
+
+    def allows(self, value: Optional[str]) -> bool:
+        if not value:
+            return False
+        try:
+            name, port = split_host(value)
+        except ValueError:
+            return False
+        if (port if port is not None else 80) != self.port:
+            return False
+        literal = _ip_literal(name)
+        if literal is not None:
+            return literal in self.names or self.any_ip
+        return name in self.names
+
+
+def json_depth(data: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text (strings skipped), without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "rpio-board/2"
     server: _HTTPServer
+
+    def setup(self) -> None:
+        self.timeout = self.server.board_server.request_timeout  # every read and write
+        super().setup()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
         log.debug("%s - %s", self.address_string(), format % args)
@@ -439,11 +614,26 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload).encode(), "application/json")
 
     def _error(self, status: int, message: str) -> None:
+        self.close_connection = True
         self._json(status, {"error": message})
 
     def _host_ok(self) -> bool:
-        allowed = self.board_server.allowed_hosts
-        return allowed is None or self.headers.get("Host", "") in allowed
+        return self.board_server.host_policy.allows(self.headers.get("Host"))
+
+    def _origin_ok(self) -> bool:
+        """A write's Origin, if any, is this page: an allowed host, the same as the Host."""
+        origin = self.headers.get("Origin")
+        if origin is None:
+            return True  # not a browser (curl, a script): nothing cross-site about it
+        parts = urllib.parse.urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return False  # "null" (a sandboxed frame, a file:// page) and the like
+        if not self.board_server.host_policy.allows(parts.netloc):
+            return False
+        try:
+            return split_host(parts.netloc) == split_host(self.headers.get("Host", ""))
+        except ValueError:
+            return False
 
     # -- GET ---------------------------------------------------------------------------------
     def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
@@ -529,20 +719,30 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         if not self._host_ok():
             return self._error(HTTPStatus.MISDIRECTED_REQUEST, "unknown Host")
-        origin = self.headers.get("Origin")
-        if origin is not None and urllib.parse.urlsplit(origin).netloc != self.headers.get("Host"):
+        if not self._origin_ok():
             return self._error(HTTPStatus.FORBIDDEN, "cross-origin writes are refused")
         if self.headers.get_content_type() != "application/json":
             return self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send JSON")
+        if self.headers.get("Transfer-Encoding") is not None:
+            return self._error(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length, not chunks")
         try:
             length = int(self.headers.get("Content-Length", "0"))
         except ValueError:
             length = -1
         if not 0 < length <= MAX_BODY:
-            return self._error(HTTPStatus.BAD_REQUEST, "a JSON body of at most 4 KiB is expected")
+            return self._error(HTTPStatus.BAD_REQUEST if length <= 0
+                               else HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                               f"a JSON body of at most {MAX_BODY} bytes is expected")
+        data = self.rfile.read(length)
+        if len(data) != length:
+            self.close_connection = True
+            return  # the client went away mid-body
+        if json_depth(data) > MAX_JSON_DEPTH:
+            return self._error(HTTPStatus.BAD_REQUEST,
+                               f"the body nests deeper than {MAX_JSON_DEPTH} levels")
         try:
-            body = json.loads(self.rfile.read(length))
-        except ValueError:
+            body = json.loads(data)
+        except (ValueError, RecursionError):
             return self._error(HTTPStatus.BAD_REQUEST, "the body is not JSON")
         if not isinstance(body, dict):
             return self._error(HTTPStatus.BAD_REQUEST, "the body is a JSON object")
@@ -584,7 +784,9 @@ class BoardServer:
 
     def __init__(self, source: Optional[Source] = None, host: str = DEFAULT_HOST,
                  port: int = DEFAULT_PORT, *, allow_writes: bool = False, read_only: bool = False,
-                 poll_interval: float = 0.05, timeline: int = 200, heartbeat: float = 10.0):
+                 poll_interval: float = 0.05, timeline: int = 200, heartbeat: float = 10.0,
+                 allow_hosts: Sequence[str] = (), max_connections: int = MAX_CONNECTIONS,
+                 request_timeout: float = REQUEST_TIMEOUT):
         self.source = current_source(allow_writes) if source is None else source
         if read_only:
             self.source.writable = False
@@ -593,12 +795,22 @@ class BoardServer:
         self.watcher = Watcher(self.source, self.hub, poll_interval=poll_interval,
                                timeline=timeline)
         self.heartbeat = heartbeat
-        self.streams = threading.BoundedSemaphore(MAX_STREAMS)
+        self.streams = threading.BoundedSemaphore(min(MAX_STREAMS, max(1, max_connections - 1)))
+        self.connections = threading.BoundedSemaphore(max_connections)
+        self.accepted_connections = 0  # every connection taken from the listen queue
+        self.refused_connections = 0  # those answered 503 (no thread was free)
+        self.request_timeout = request_timeout
+        self.allow_hosts = tuple(allow_hosts)
+        for name in self.allow_hosts:
+            try:
+                split_host(name)
+            except ValueError:
+                raise ValueError(f"--allow-host {name!r} is not a host name") from None
         self.stopping = False
         self._httpd: Optional[_HTTPServer] = None
         self._thread: Optional[threading.Thread] = None
         self._foreground: Optional[threading.Thread] = None
-        self.allowed_hosts: Optional[set] = None
+        self.host_policy: Optional[HostPolicy] = None
 
     @property
     def port(self) -> int:
@@ -616,16 +828,12 @@ class BoardServer:
             return
         server_class = _HTTPServer
         if ":" in self.host:
-            import socket
-
             server_class = type("_HTTPServer6", (_HTTPServer,), {"address_family": socket.AF_INET6})
         self._httpd = server_class((self.host, self.requested_port), _Handler)
         self._httpd.board_server = self
         port = self.port
-        if _is_loopback(self.host):
-            self.allowed_hosts = {f"{name}:{port}" for name in
-                                  ("127.0.0.1", "localhost", "[::1]", self.host)}
-        elif self.source.writable and not self.source.simulated:
+        self.host_policy = HostPolicy(self.host, port, self.allow_hosts)
+        if not _is_loopback(self.host) and self.source.writable and not self.source.simulated:
             log.warning("the board page of a real Pi listens on %s with writes allowed: anyone "
                         "who reaches port %d can set its outputs", self.host, port)
         self.watcher.start()

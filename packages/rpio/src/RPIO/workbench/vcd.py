@@ -414,6 +414,7 @@ class VcdTrace:
     version: str = ""
     comments: List[str] = field(default_factory=list)
     end_tick: int = 0  # the last timestamp of the file (a trace may end after its last change)
+    source: str = "the VCD text"  # the file it was read from, for messages
 
     def t_ns(self, tick: int) -> float:
         return tick * self.timescale_fs / 10**6
@@ -441,15 +442,43 @@ def _tokens(text: str):
         yield from line.split()
 
 
-def read_vcd(source: PathOrFile) -> VcdTrace:
-    """Parse a VCD file (a path, an open text file, or the text itself if it starts with '$')."""
+#: the largest VCD file read_vcd reads (bytes); its changes take about 10 times as much memory
+MAX_VCD_BYTES = 64 << 20
+MAX_SCOPE_DEPTH = 64
+
+
+def read_vcd(source: PathOrFile, *, max_bytes: int = MAX_VCD_BYTES) -> VcdTrace:
+    """Parse a VCD file (a path, an open text file, or the text itself if it starts with '$').
+
+    A path must be a regular file of at most ``max_bytes`` bytes of text (a FIFO or a device is
+    refused at once, never waited on). Every error is one ValueError line naming the file.
+    """
+    from .._files import decode_text, read_regular_file
+
+    name = "the VCD text"
     if hasattr(source, "read"):
-        text = source.read()
+        name = getattr(source, "name", None) or "the VCD stream"
+        text = source.read(max_bytes + 1)
+        if isinstance(text, bytes):
+            text = decode_text(text, name, "VCD file")
+        if len(text) > max_bytes:
+            raise ValueError(f"{name}: larger than {max_bytes} bytes, the most read_vcd reads")
     elif isinstance(source, str) and source.lstrip().startswith("$"):
         text = source
     else:
-        with open(source, encoding="utf-8", errors="replace") as file:
-            text = file.read()
+        name = os.fspath(source)
+        text = decode_text(read_regular_file(name, max_bytes, "VCD file"), name, "VCD file")
+    if "\0" in text:
+        raise ValueError(f"{name}: binary data (a NUL character), not a VCD file")
+    try:
+        trace = _parse_vcd(text)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    trace.source = name
+    return trace
+
+
+def _parse_vcd(text: str) -> VcdTrace:
     tokens = _tokens(text)
     timescale_fs = 10**6  # 1 ns when the file does not say (IEEE 1364 leaves it to the tool)
     signals: List[VcdSignal] = []
@@ -480,13 +509,16 @@ def read_vcd(source: PathOrFile) -> VcdTrace:
             if keyword == "timescale":
                 timescale_fs = parse_timescale("".join(words))
             elif keyword == "scope":
+                if len(scope) >= MAX_SCOPE_DEPTH:
+                    raise ValueError(f"scopes nest deeper than {MAX_SCOPE_DEPTH} levels")
                 scope.append(words[1] if len(words) > 1 else (words[0] if words else ""))
             elif keyword == "upscope":
                 if scope:
                     scope.pop()
             elif keyword == "var":
-                if len(words) < 4:
-                    raise ValueError(f"malformed $var: {' '.join(words)}")
+                if len(words) < 4 or not words[1].isdigit() or not 0 < int(words[1]) <= 4096:
+                    raise ValueError(f"malformed $var: {' '.join(words)[:80]!r} (expected "
+                                     "$var TYPE WIDTH ID NAME $end, a width of 1 to 4096)")
                 signal = VcdSignal(words[2], words[3], tuple(scope), int(words[1]), words[0])
                 signals.append(signal)
                 by_id.setdefault(signal.id, signal)
@@ -503,6 +535,8 @@ def read_vcd(source: PathOrFile) -> VcdTrace:
             continue  # stray text in the header (some tools print a banner into the file)
         first = token[0]
         if first == "#":
+            if not token[1:].isdigit() or not token[1:].isascii():
+                raise ValueError(f"a VCD time is #DIGITS, not {token[:40]!r}")
             new_tick = int(token[1:])
             if new_tick < tick:
                 raise ValueError(f"VCD time goes backwards: #{new_tick} after #{tick}")
@@ -510,17 +544,19 @@ def read_vcd(source: PathOrFile) -> VcdTrace:
         elif first in "bBrRsS":
             ident = next(tokens, None)
             if ident is None:
-                raise ValueError(f"value {token!r} has no identifier")
+                raise ValueError(f"value {token[:40]!r} has no identifier")
+            if ident not in by_id:
+                raise ValueError(f"value change for an undeclared identifier {ident[:40]!r}")
             changes.append((tick, ident, token[1:]))
         elif first in "01xXzZuUwWlLhH-":
             ident = token[1:]
             if not ident:
                 ident = next(tokens, "")
             if ident not in by_id:
-                raise ValueError(f"value change for an undeclared identifier {ident!r}")
+                raise ValueError(f"value change for an undeclared identifier {ident[:40]!r}")
             changes.append((tick, ident, first))
         else:
-            raise ValueError(f"unexpected token in VCD data: {token!r}")
+            raise ValueError(f"unexpected token in VCD data: {token[:40]!r}")
     return VcdTrace(timescale_fs, signals, changes, date, version, comments, tick)
 
 
@@ -535,11 +571,19 @@ class Replay:
     ``start()`` runs it in a thread (``wait()``, ``stop()``), ``run()`` in the caller's. The
     first timestamp of the file happens at the start; each change at ``start + (t - t_first) *
     scale``. ``applied`` lists what was driven, as (t_ns actual, gpio, level or None).
+
+    When it ends (its last change, ``stop()``, or an error) each pin it drove gets back the
+    outside drive it had before (released, most often), as a probe lifted off the board: a
+    button's next press, a generator, the script's own output decide the pin again.
+    ``hold=True`` leaves the pins driven at the file's last levels instead. ``restored`` lists
+    what was given back, as (gpio, drive).
     """
 
     def __init__(self, trace: Union[VcdTrace, PathOrFile], scale: float = 1.0, *,
                  channels: Optional[Mapping[str, int]] = None,
-                 drive: Optional[Callable[[int, Optional[int]], None]] = None):
+                 drive: Optional[Callable[[int, Optional[int]], None]] = None,
+                 gpio_count: Optional[int] = None, hold: bool = False,
+                 drive_state: Optional[Callable[[int], Optional[int]]] = None):
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale < 0:
             raise ValueError(f"scale is a number >= 0 (1.0: real time), not {scale!r}")
         self.trace = trace if isinstance(trace, VcdTrace) else read_vcd(trace)
@@ -547,8 +591,16 @@ class Replay:
         if drive is None:
             from .. import sim
 
-            drive = sim.chip().drive
+            chip = sim.chip()
+            drive = chip.drive
+            if gpio_count is None:
+                gpio_count = chip.num_gpios()
+            if drive_state is None:
+                drive_state = lambda gpio: chip.pin_state(gpio).drive  # noqa: E731
         self._drive = drive
+        self._drive_state = drive_state  # None: every pin was undriven before
+        self.hold = bool(hold)
+        self.restored: List[Tuple[int, Optional[int]]] = []
         mapping: Dict[str, int] = {}
         self.skipped: List[str] = []
         for signal in self.trace.signals:
@@ -560,6 +612,12 @@ class Replay:
             if gpio is None or signal.width != 1:
                 self.skipped.append(signal.path)
                 continue
+            if isinstance(gpio, bool) or not isinstance(gpio, int) or gpio < 0 or (
+                    gpio_count is not None and gpio >= gpio_count):
+                lacks = f"this board has GPIO 0-{gpio_count - 1}" if gpio_count else "no such GPIO"
+                raise ValueError(f"{self.trace.source}: signal {signal.path} drives GPIO {gpio}: "
+                                 f"{lacks} (map it elsewhere with channels={{'{signal.name}': "
+                                 "gpio}, or rpio sim replay --map)")
             mapping[signal.id] = int(gpio)
         if channels:
             known = {s.path for s in self.trace.signals} | {s.name for s in self.trace.signals}
@@ -606,8 +664,12 @@ class Replay:
                 time.sleep(0)
 
     def run(self) -> Replay:
-        """Replay in this thread; returns when the last change is driven (or stop())."""
+        """Replay in this thread; returns when the last change is driven (or stop()), the pins
+        it drove given back their drive from before (unless ``hold``)."""
+        found: Dict[int, Optional[int]] = {}
         try:
+            for gpio in sorted(set(self.mapping.values())):
+                found[gpio] = self._drive_state(gpio) if self._drive_state else None
             self.started_ns = time.monotonic_ns()
             for offset, gpio, level in self.plan:
                 if not self._sleep_until(self.started_ns + offset):
@@ -618,8 +680,22 @@ class Replay:
             self.error = error
             raise
         finally:
-            self._done.set()
+            try:
+                if not self.hold:
+                    self._restore(found)
+            finally:
+                self._done.set()
         return self
+
+    def _restore(self, found: Dict[int, Optional[int]]) -> None:
+        driven = []
+        for _t, gpio, _level in self.applied:
+            if gpio not in driven:
+                driven.append(gpio)
+        for gpio in driven:
+            before = found.get(gpio)
+            self._drive(gpio, before)
+            self.restored.append((gpio, before))
 
     def start(self) -> Replay:
         """Replay in a background thread; returns at once."""
@@ -650,12 +726,14 @@ class Replay:
 
 
 def replay_vcd(path: Union[VcdTrace, PathOrFile], scale: float = 1.0, *,
-               channels: Optional[Mapping[str, int]] = None, wait: bool = True) -> Replay:
+               channels: Optional[Mapping[str, int]] = None, wait: bool = True,
+               hold: bool = False) -> Replay:
     """Replay a VCD file on the simulated board's pins (see :class:`Replay`).
 
-    ``wait=True`` returns when done; ``wait=False`` returns the running replay at once.
+    ``wait=True`` returns when done; ``wait=False`` returns the running replay at once. The pins
+    get their drive from before back at the end, unless ``hold=True``.
     """
-    replay = Replay(path, scale, channels=channels)
+    replay = Replay(path, scale, channels=channels, hold=hold)
     if wait:
         return replay.run()
     return replay.start()
