@@ -100,7 +100,8 @@ def test_the_snapshot_describes_the_header_and_every_pin(server):
     assert snapshot["board"]["simulated"] and snapshot["board"]["writable"]
     assert set(snapshot["pins"]) == {str(g) for g in range(28)}
     assert snapshot["pins"]["27"] == {"gpio": 27, "function": "OUT", "signal": None, "level": 1,
-                                      "pull": "off", "drive": None, "floating": False}
+                                      "pull": "off", "drive": None, "floating": False,
+                                      "consumer": None}
     assert snapshot["pins"]["17"]["pull"] == "down"  # the BCM2711's reset pulls
     edge = snapshot["edges"][-1]
     assert (edge["gpio"], edge["level"]) == (27, 1)

@@ -168,8 +168,19 @@ def test_other_tools_files_parse():
     assert trace.levels("clk") == [(0.0, 0), (50.0, 1), (70.0, None), (120.0, 0)]
     assert trace.values("top.inner.nibble") == [(0.0, "0000"), (50.0, "1010")]
     assert trace.values("voltage") == [(0.0, "3.3")]
+    # a vector keeps its value (issue 13: an 8-bit bus read as 0/1/None), a real its number
+    assert trace.levels("nibble") == [(0.0, 0), (50.0, 10)]
+    assert trace.levels("voltage") == [(0.0, 3.3)]
     assert trace.levels("D0") == [(0.0, None), (50.0, 1), (120.0, None)]
     assert trace.comments[0].startswith("two scopes")
+
+
+def test_an_8_bit_bus_reads_as_numbers():
+    text = ("$timescale 1us $end $var wire 8 # bus [7:0] $end $enddefinitions $end "
+            "#0 b10100101 # #1 b1 # #2 bxx001100 # #3 bzzzzzzzz # #4 b11111111 #")
+    trace = vcd.read_vcd(text)
+    assert trace.levels("bus") == [(0.0, 165), (1000.0, 1), (2000.0, None), (3000.0, None),
+                                   (4000.0, 255)]
 
 
 @pytest.mark.parametrize("text, error", [
@@ -373,3 +384,21 @@ def test_hold_keeps_the_last_levels_and_stop_lets_go():
     poll(lambda: len(replay.applied) >= 2, message="the first two changes")
     replay.stop()
     assert replay.restored == [(22, None)] and RPIO.sim.level(22) == 1
+
+
+def test_a_gtkwave_save_file_goes_beside_each_recorded_vcd(tmp_path):
+    """GTKWave opens a VCD with an empty wave pane; the save file beside it lists the signals."""
+    path = _recorded_file(tmp_path)
+    save = tmp_path / "board.gtkw"
+    assert save.exists()
+    lines = save.read_text().splitlines()
+    assert f'[dumpfile] "{path}"' in lines
+    shown = [line for line in lines if line and not line.startswith(("[", "@", "*"))]
+    trace = vcd.read_vcd(path)
+    assert shown == [signal.path for signal in trace.signals] == [
+        "rpio.GPIO17", "rpio.GPIO22", "rpio.GPIO27"]
+    summary = vcd.export_vcd(tmp_path / "history.vcd")
+    assert summary.save_file == str(tmp_path / "history.gtkw")
+    assert vcd.gtkw_path("a/b.VCD") == "a/b.gtkw" and vcd.gtkw_path("trace") == "trace.gtkw"
+    buffer = io.StringIO()
+    assert vcd.write_vcd(buffer, [(0, 4, 1)]).save_file is None  # a stream: nothing beside it

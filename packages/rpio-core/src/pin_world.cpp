@@ -1516,6 +1516,14 @@ std::pair<uint32_t, uint64_t> PinWorld::subscriber_counts(uint32_t id) {
     throw NotFound("no event line " + std::to_string(id));
 }
 
+std::vector<std::pair<unsigned, int32_t>> PinWorld::edge_holders() {
+    Guard g(*this);
+    std::vector<std::pair<unsigned, int32_t>> out;
+    for (const seg::Subscriber& sb : m_->s.subs)
+        if (sb.id && sb.gpio < num_gpios_) out.emplace_back(sb.gpio, sb.pid);
+    return out;
+}
+
 void PinWorld::drop_subscriber_l(unsigned slot) {
     seg::State& s = m_->s;
     const unsigned gpio = s.subs[slot].gpio;

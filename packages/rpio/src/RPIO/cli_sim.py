@@ -335,7 +335,7 @@ def _record(args, out) -> int:
                              only_changed=args.changed_only)
     span = (summary.end_ns - summary.start_ns) / 1e9
     out.write(f"{args.file}: {summary.changes} changes of {len(summary.signals)} pins over "
-              f"{span:.3f} s\n")
+              f"{span:.3f} s (GTKWave: gtkwave {summary.save_file})\n")
     return 0
 
 
@@ -345,7 +345,8 @@ def _export(args, out) -> int:
     _attach(args)
     _sim()
     summary = vcd.export_vcd(args.file, gpios=_parse_gpios(args.gpios), timescale=args.timescale)
-    out.write(f"{args.file}: {summary.changes} changes of {len(summary.signals)} pins\n")
+    out.write(f"{args.file}: {summary.changes} changes of {len(summary.signals)} pins "
+              f"(GTKWave: gtkwave {summary.save_file})\n")
     return 0
 
 

@@ -10,9 +10,12 @@
 ``rpio sim serve`` runs the same server in the foreground. What it serves:
 
 ``GET /``                  the page (``static/index.html``, ``board.css``, ``board.js``)
-``GET /api/board``         one snapshot (JSON): the layout, every pin, the parts, recent edges
+``GET /api/board``         one snapshot (JSON): the layout, every pin (with the consumer holding it
+                           for edge detection), the parts, the wires, recent edges
 ``GET /api/events``        server-sent events: ``snapshot`` first, then ``update`` with what
                            changed (pins, parts, new edges), ``: ping`` comments when idle
+``GET /api/history``       the timeline's feed: level changes since ``since_ns`` from the board's
+                           history, and whether they are complete
 ``GET /api/history.vcd``   the board's history as a VCD file (simulated board)
 ``POST /api/drive``        ``{"gpio": 17, "level": 0 | 1 | null}``: drive a pin (null releases)
 ``POST /api/part``         ``{"name": "bell", "action": "press" | "release" | "click" | ...}``
@@ -67,6 +70,7 @@ DEFAULT_PORT = 8765
 MAX_BODY = 4096
 MAX_JSON_DEPTH = 16  # nesting of a request body ({"gpio": 17, "level": 1} is 1)
 MAX_STREAMS = 32  # pages following the board at once (each holds a thread)
+HISTORY_LIMIT = 20000  # level changes in one /api/history answer
 MAX_CONNECTIONS = 64  # connections served at once (each holds a thread); more get 503
 REQUEST_TIMEOUT = 10.0  # seconds a socket read or write may take before the connection is closed
 _ASSETS = {
@@ -108,12 +112,15 @@ class Hub:
         self.board: Dict[str, Any] = {}
         self.pins: Dict[int, Dict[str, Any]] = {}
         self.parts: List[Dict[str, Any]] = []
+        self.wires: List[List[int]] = []
         self.edges: Deque[Dict[str, Any]] = collections.deque(maxlen=timeline)
 
     def reset(self, board: Dict[str, Any], pins: Dict[int, Dict[str, Any]],
-              parts: List[Dict[str, Any]], edges: List[Dict[str, Any]]) -> None:
+              parts: List[Dict[str, Any]], edges: List[Dict[str, Any]],
+              wires: Optional[List[List[int]]] = None) -> None:
         with self._cond:
             self.board, self.pins, self.parts = board, dict(pins), list(parts)
+            self.wires = list(wires or [])
             self.edges.clear()
             self.edges.extend(edges)
             self.version += 1
@@ -122,11 +129,14 @@ class Hub:
             self._cond.notify_all()
 
     def publish(self, pins: Dict[int, Dict[str, Any]], parts: Optional[List[Dict[str, Any]]],
-                edges: List[Dict[str, Any]], skipped: int = 0) -> int:
+                edges: List[Dict[str, Any]], skipped: int = 0,
+                wires: Optional[List[List[int]]] = None) -> int:
         with self._cond:
             self.pins.update(pins)
             if parts is not None:
                 self.parts = list(parts)
+            if wires is not None:
+                self.wires = list(wires)
             self.edges.extend(dict(edge) for edge in edges)  # patched with causes later
             self.version += 1
             update: Dict[str, Any] = {"v": self.version, "now_ns": time.monotonic_ns(),
@@ -134,6 +144,8 @@ class Hub:
                                       "edges": edges}
             if parts is not None:
                 update["parts"] = parts
+            if wires is not None:
+                update["wires"] = wires
             if skipped:
                 update["skipped"] = skipped  # edges left out of a burst (the newest are sent)
             self._log.append((self.version, update))
@@ -164,6 +176,7 @@ class Hub:
                 "board": self.board,
                 "pins": {str(gpio): pin for gpio, pin in self.pins.items()},
                 "parts": self.parts,
+                "wires": self.wires,
                 "edges": list(self.edges),
             }
 
@@ -268,6 +281,7 @@ class Watcher(threading.Thread):
         self._lines: list = []
         self._pins: Dict[int, Any] = {}
         self._parts: List[Dict[str, Any]] = []
+        self._wires: List[List[int]] = []
         self._generation: Any = None
         self._last_error: Optional[str] = None
         self.causes = CauseFinder(source, hub, timeline) if hasattr(source, "with_causes") else None
@@ -320,10 +334,11 @@ class Watcher(threading.Thread):
         self._lines = source.open_edge_lines(source.layout.gpios)
         self._pins = source.pin_states()
         self._parts = [part.as_dict() for part in source.parts()]
+        self._wires = [list(wire) for wire in source.wires()]
         edges = [edge.as_dict() for edge in source.recent_edges(self.timeline)]
         self.hub.reset(self.board_description(),
                        {gpio: pin.as_dict() for gpio, pin in self._pins.items()},
-                       self._parts, edges)
+                       self._parts, edges, self._wires)
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> None:
@@ -389,10 +404,14 @@ class Watcher(threading.Thread):
         parts = [part.as_dict() for part in self.source.parts()]
         parts_changed = parts != self._parts
         self._parts = parts
-        if edges or changed or parts_changed:
+        wires = [list(wire) for wire in self.source.wires()]
+        wires_changed = wires != self._wires
+        self._wires = wires
+        if edges or changed or parts_changed or wires_changed:
             skipped = max(0, len(edges) - self.timeline)
             self.hub.publish(changed, parts if parts_changed else None,
-                             [edge.as_dict() for edge in edges[skipped:]], skipped)
+                             [edge.as_dict() for edge in edges[skipped:]], skipped,
+                             wires if wires_changed else None)
             self._last_publish = time.monotonic()
             if edges and self.causes is not None:
                 self.causes.add(edges[skipped:])
@@ -652,7 +671,27 @@ class _Handler(BaseHTTPRequestHandler):
             return self._events()
         if path == "/api/history.vcd":
             return self._history_vcd()
+        if path == "/api/history":
+            return self._history()
         self._error(HTTPStatus.NOT_FOUND, f"nothing at {path}")
+
+    def _history(self) -> None:
+        """The board's level changes since ``since_ns`` (newest ``limit``, at most 20000), for the
+        timeline: ``{now_ns, edges, complete, from_ns}``. ``complete``: no change after
+        ``since_ns`` is missing (the ring still reached back, the limit was not hit); ``from_ns``:
+        the oldest change the ring still holds once it has wrapped (None: it holds every change
+        since the board started or its history was cleared)."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        try:
+            since_ns = int(query.get("since_ns", ["0"])[0])
+            limit = int(query.get("limit", [str(HISTORY_LIMIT)])[0])
+        except ValueError:
+            return self._error(HTTPStatus.BAD_REQUEST, "since_ns and limit are integers")
+        if not 0 < limit <= HISTORY_LIMIT:
+            return self._error(HTTPStatus.BAD_REQUEST, f"limit is 1 to {HISTORY_LIMIT}")
+        found = self.board_server.history_since(since_ns, limit)
+        self._send(HTTPStatus.OK, json.dumps(found, separators=(",", ":")).encode(),
+                   "application/json")
 
     def _history_vcd(self) -> None:
         source = self.board_server.source
@@ -811,6 +850,28 @@ class BoardServer:
         self._thread: Optional[threading.Thread] = None
         self._foreground: Optional[threading.Thread] = None
         self.host_policy: Optional[HostPolicy] = None
+        self._history_lock = threading.Lock()
+        self._history_cache: Tuple[int, list, bool] = (0, [], False)
+
+    def history_since(self, since_ns: int, limit: int) -> Dict[str, Any]:
+        """The timeline's feed (see /api/history). One copy of the history ring serves every page
+        asking within 100 ms (a full ring takes milliseconds to copy)."""
+        now = time.monotonic_ns()
+        with self._history_lock:
+            cached_at, entries, wrapped = self._history_cache
+            if now - cached_at > 100_000_000:
+                entries, wrapped = self.source.history()
+                self._history_cache = (now, entries, wrapped)
+        import bisect
+
+        start = bisect.bisect_right(entries, since_ns, key=lambda entry: entry[0])
+        newer = entries[start:]
+        complete = len(newer) <= limit and (not wrapped or not entries or since_ns >= entries[0][0])
+        newer = newer[-limit:]
+        return {"now_ns": time.monotonic_ns(),
+                "edges": [{"t_ns": e[0], "gpio": e[1], "level": e[2]} for e in newer],
+                "complete": complete,
+                "from_ns": entries[0][0] if wrapped and entries else None}
 
     @property
     def port(self) -> int:

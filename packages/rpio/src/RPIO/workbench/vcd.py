@@ -40,6 +40,8 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from .layout import layout_for, open_edge_lines
+
 PathOrFile = Union[str, "os.PathLike[str]", IO[str]]
 
 #: femtoseconds per unit
@@ -112,13 +114,14 @@ class WriteSummary:
     start_ns: int
     end_ns: int
     timescale: str
+    save_file: Optional[str] = None  # the GTKWave save file written beside it
 
 
 def write_vcd(out: PathOrFile, changes: Iterable, *, gpios: Optional[Sequence[int]] = None,
               initial: Optional[Mapping[int, Any]] = None,
               names: Optional[Mapping[int, str]] = None, timescale: str = DEFAULT_TIMESCALE,
               start_ns: Optional[int] = None, end_ns: Optional[int] = None,
-              comment: Optional[str] = None) -> WriteSummary:
+              comment: Optional[str] = None, save_file: bool = True) -> WriteSummary:
     """Write level changes as a VCD file (a path or an open text file).
 
     ``changes``: entries ``(t_ns, gpio, level)`` in time order (history entries carry
@@ -128,7 +131,8 @@ def write_vcd(out: PathOrFile, changes: Iterable, *, gpios: Optional[Sequence[in
     starts at the opposite of its first recorded level (the history records changes only), or
     ``x`` when it has none. ``start_ns`` is VCD time 0 (default: the first change); ``end_ns``
     adds a last timestamp so the trace shows its full length. ``names``: ``{gpio: "name"}``
-    (default ``GPIOn``).
+    (default ``GPIOn``). Written to a path, a GTKWave save file goes beside it (``save_file``;
+    :func:`write_gtkw`), its path in the summary's ``save_file``.
     """
     unit_fs = parse_timescale(timescale)
     entries = [_entry(change) for change in changes]
@@ -182,26 +186,61 @@ def write_vcd(out: PathOrFile, changes: Iterable, *, gpios: Optional[Sequence[in
         lines.append(f"#{ticks(end_ns)}")
         last_ns = end_ns
     text = "\n".join(lines) + "\n"
+    summary = WriteSummary({gpio: signal_names[gpio] for gpio in wanted}, len(entries), start_ns,
+                           last_ns, timescale)
     if hasattr(out, "write"):
         out.write(text)
     else:
         with open(out, "w", encoding="ascii", newline="\n") as file:
             file.write(text)
-    return WriteSummary({gpio: signal_names[gpio] for gpio in wanted}, len(entries), start_ns,
-                        last_ns, timescale)
+        if save_file:
+            summary.save_file = write_gtkw(out, [signal_names[gpio] for gpio in wanted])
+    return summary
 
 
-def _part_names() -> Dict[int, str]:
-    """GPIO -> 'GPIOn_part' for the pins parts sit on (when RPIO.sim has parts)."""
-    from .. import sim
+def gtkw_path(vcd_path: PathOrFile) -> str:
+    """The GTKWave save file beside a VCD file: board.vcd -> board.gtkw."""
+    root, ext = os.path.splitext(os.fspath(vcd_path))
+    return (root if ext.lower() == ".vcd" else os.fspath(vcd_path)) + ".gtkw"
 
-    listing = getattr(sim, "parts", None)
+
+def write_gtkw(vcd_path: PathOrFile, signals: Sequence[str], path: Optional[str] = None) -> str:
+    """Write a GTKWave save file for a VCD file RPIO wrote: ``gtkwave board.gtkw`` (or opening
+    the VCD with it) shows every signal at once, in GPIO order, instead of an empty wave pane.
+    Returns its path (default: beside the VCD, ``.gtkw`` for ``.vcd``)."""
+    path = gtkw_path(vcd_path) if path is None else path
+    lines = ["[*] RPIO: the signals of a simulated Raspberry Pi board",
+             f'[dumpfile] "{os.path.abspath(os.fspath(vcd_path))}"',
+             "[timestart] 0",
+             "[sst_expanded] 1",
+             "[signals_width] 180",
+             f"[treeopen] {SCOPE}.",
+             "@28"]  # binary, right-justified: one line per 1-bit wire
+    lines += [f"{SCOPE}.{name}" for name in signals]
+    with open(path, "w", encoding="utf-8", newline="\n") as file:
+        file.write("\n".join(lines) + "\n")
+    return path
+
+
+def _current_chip():
+    """The simulated chip ``import RPIO`` drives here (what ``RPIO.sim.chip()`` returns: this
+    module sits below RPIO.sim and reads RPIO's state directly, so imports go one way)."""
+    from .._gpio import _state
+
+    board = _state.board
+    if not board.simulated:
+        raise RuntimeError("RPIO drives a real Raspberry Pi here: there is no simulated board")
+    _state.driver  # noqa: B018 - builds the model (or attaches to the shared board) on first use
+    return board.chip
+
+
+def _part_names(chip=None) -> Dict[int, str]:
+    """GPIO -> 'GPIOn_part' for the pins parts sit on."""
+    chip = _current_chip() if chip is None else chip
     names: Dict[int, str] = {}
-    if listing is None:
-        return names
-    for part in listing():
-        for gpio in part.gpios:
-            names[gpio] = f"{names.get(gpio, f'GPIO{gpio}')}_{part.name}"
+    for part in chip.parts():
+        gpio = part["gpio"]
+        names[gpio] = f"{names.get(gpio, f'GPIO{gpio}')}_{part['name']}"
     return names
 
 
@@ -220,9 +259,7 @@ def export_vcd(path: PathOrFile, *, gpios: Optional[Sequence[int]] = None,
     ``gpios`` (BCM numbers) limits the signals (default: every GPIO that changed); ``since_ns``
     (CLOCK_MONOTONIC) starts the trace there, each pin at the level it had then.
     """
-    from .. import sim
-
-    history = [_entry(entry) for entry in sim.chip().history()]
+    history = [_entry(entry) for entry in _current_chip().history()]
     initial: Dict[int, Any] = {}
     if since_ns is not None:
         for t_ns, gpio, level, floating in history:  # the level each pin had at since_ns
@@ -261,14 +298,11 @@ class Recorder:
     """
 
     def __init__(self, gpios: Optional[Sequence[int]] = None):
-        from .. import sim
         from .._gpio import _state
 
-        self._chip = sim.chip()
+        self._chip = _current_chip()
         self._info = _state.board.info
         if gpios is None:
-            from .board import layout_for
-
             gpios = layout_for(self._info).gpios
         self.gpios = tuple(sorted(set(gpios)))
         self.start_ns: Optional[int] = None
@@ -284,8 +318,6 @@ class Recorder:
     def start(self) -> Recorder:
         if self.start_ns is not None:
             raise RuntimeError("this recorder has already been started")
-        from .board import open_edge_lines
-
         self._lines = open_edge_lines(self._chip, self.gpios, "the VCD recorder")
         self.start_ns = time.monotonic_ns()
         for gpio in self.gpios:
@@ -353,7 +385,7 @@ class Recorder:
         if only_changed:
             moved = {change[1] for change in self.changes}
             gpios = tuple(gpio for gpio in self.gpios if gpio in moved)
-        all_names = _part_names()
+        all_names = _part_names(self._chip)
         all_names.update(names or {})
         info = self._info
         return write_vcd(path, self.changes, gpios=gpios, initial=self.initial, names=all_names,
@@ -432,9 +464,26 @@ class VcdTrace:
         ident = self.signal(name).id
         return [(self.t_ns(tick), value) for tick, code, value in self.changes if code == ident]
 
-    def levels(self, name: str) -> List[Tuple[float, Optional[int]]]:
-        """(t_ns, 0 | 1 | None) of a 1-bit signal; None for x, z and the like."""
-        return [(t, _SCALAR_VALUES.get(value.lower())) for t, value in self.values(name)]
+    def levels(self, name: str) -> List[Tuple[float, Optional[Union[int, float]]]]:
+        """(t_ns, value) of a signal: 0 | 1 for a 1-bit wire; the number for a vector (an 8-bit
+        bus ``b10100101`` is 165); a float for a ``real``. None for x, z and the like (a vector
+        with any x or z bit)."""
+        signal = self.signal(name)
+        return [(t, _number(value, signal)) for t, value in self.values(name)]
+
+
+def _number(value: str, signal: VcdSignal) -> Optional[Union[int, float]]:
+    if signal.type == "real" or signal.type == "realtime":
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    if signal.width == 1 and len(value) == 1:
+        return _SCALAR_VALUES.get(value.lower())
+    bits = value.lower().replace("l", "0").replace("h", "1")
+    if not bits or set(bits) - {"0", "1"}:
+        return None
+    return int(bits, 2)
 
 
 def _tokens(text: str):
@@ -589,9 +638,7 @@ class Replay:
         self.trace = trace if isinstance(trace, VcdTrace) else read_vcd(trace)
         self.scale = float(scale)
         if drive is None:
-            from .. import sim
-
-            chip = sim.chip()
+            chip = _current_chip()
             drive = chip.drive
             if gpio_count is None:
                 gpio_count = chip.num_gpios()
@@ -756,6 +803,8 @@ __all__ = [
     "dumps",
     "export_vcd",
     "gpio_of_name",
+    "gtkw_path",
+    "write_gtkw",
     "parse_timescale",
     "read_vcd",
     "record",
