@@ -76,7 +76,7 @@ def test_pinout_watch_shows_functions_levels_and_pulls():
     assert status == 0
     line = next(line for line in text.splitlines() if "GPIO27" in line)
     assert re.search(r"OUT 1\s+GPIO27 \(13\)", line), line
-    assert re.search(r"IN z\s+GPIO22 \(15\) \(16\) GPIO23 1↓> IN", text), text
+    assert re.search(r"IN z\s+GPIO22 \(15\) \(16\) GPIO23 1↓>\s+IN", text), text
     assert re.search(r"IN 1↑\s+GPIO2 \( 3\)", text)  # the BCM2711's reset pull-up
 
 
@@ -186,6 +186,31 @@ def test_drive_and_press_reach_a_script_in_another_process(board_name, script):
     script.expect("edge 17 1")
     causes = [entry.cause for entry in RPIO.sim.history(17)[-2:]]
     assert causes == ["part bell", "part bell"]
+
+
+@needs_shared
+def test_the_consumer_holding_a_pin_is_shown_like_gpioinfo(board_name, script):
+    """The script (another process) holds GPIO 17 for its interrupt callback: pin_states(),
+    `rpio pinout --watch` and the page's snapshot name it, as gpioinfo names a line's consumer."""
+    RPIO.sim.use_board(shared=board_name)
+    pid = script.process.pid
+    views = {view.gpio: view for view in RPIO.sim.pin_states()}
+    assert views[17].consumer == f"script.py (pid {pid})"
+    assert views[27].consumer is None  # an output: nobody waits for its edges
+    RPIO.setup(22, RPIO.IN)
+    RPIO.add_event_detect(22, RPIO.RISING)
+    mine = f"{RPIO.sim.process_name(os.getpid())} (pid {os.getpid()})"
+    assert RPIO.sim.pin_states()[22].consumer == mine
+    RPIO.remove_event_detect(22)
+    assert RPIO.sim.pin_states()[22].consumer is None
+    result = subprocess.run([PYTHON, "-m", "RPIO.cli", "pinout", "--watch", "--count", "1",
+                             "--no-color", "--sim", board_name], capture_output=True, text=True,
+                            timeout=60, env=subprocess_env())
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "IN 1↑ * GPIO17 (11)" in text, text
+    assert f"  GPIO17  script.py (pid {pid})" in text.split("Held for edge detection")[1], text
+    assert "* held for edge detection" in text
 
 
 @needs_shared
