@@ -98,7 +98,12 @@ def test_files_larger_than_the_cap_are_refused_unread(tmp_path):
         file.truncate(2 << 20)  # sparse: 2 MiB of NULs, no disk used
     with pytest.raises(ValueError) as caught:
         RPIO.sim.load_board_file(big)
-    assert "larger than a board file may be" in one_line_naming(caught.value, big)
+    assert f"{2 << 20} bytes, larger than a board file may be" in one_line_naming(caught.value, big)
+    # a file that says it is empty and is not (/proc): the cap holds while reading
+    with pytest.raises(ValueError) as caught:
+        vcd.read_vcd("/proc/self/maps", max_bytes=100)
+    assert "larger than a VCD file may be (100 bytes)" in one_line_naming(caught.value,
+                                                                          "/proc/self/maps")
     trace = tmp_path / "big.vcd"
     trace.write_text(GOOD_VCD + "#20\n1!\n" * 1000)
     with pytest.raises(ValueError) as caught:
