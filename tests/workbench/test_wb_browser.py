@@ -313,6 +313,7 @@ def test_the_timeline_draws_only_the_history_it_has(workbench, tmp_path):
         wait(page, lambda d: "5 s" in d.find_element(By.ID, "window-label").text, "zoomed in")
         ActionChains(page).drag_and_drop_by_offset(canvas, 60, 0).perform()
         wait(page, lambda d: "ending" in d.find_element(By.ID, "window-label").text, "panned")
+        page.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
         screenshot(page, tmp_path, "timeline")
         page.find_element(By.ID, "live").click()
         wait(page, lambda d: "live" in d.find_element(By.ID, "window-label").text, "live again")
