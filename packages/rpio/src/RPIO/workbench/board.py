@@ -19,12 +19,10 @@ GPIOs are BCM numbers here, whatever numbering mode a script chose.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import rpio_core
-from rpio_core import boards
 
 from .._gpio import function_name  # 'IN', 'OUT', 'ALT0'..'ALT8', 'NONE': RPIO's one mapping
 from .layout import Layout, Pin, layout_for, open_edge_lines, signal_name
