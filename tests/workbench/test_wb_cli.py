@@ -214,6 +214,32 @@ def test_the_consumer_holding_a_pin_is_shown_like_gpioinfo(board_name, script):
 
 
 @needs_shared
+def test_a_killed_holder_holds_nothing(board_name, tmp_path):
+    """A process killed by SIGKILL leaves its edge subscription in the board's table until the
+    board is reset: it is no consumer (nor is a process that got its pid later)."""
+    holder = tmp_path / "holder.py"
+    holder.write_text(textwrap.dedent('''
+        import RPIO, time
+        RPIO.setup(5, RPIO.IN)
+        RPIO.add_event_detect(5, RPIO.BOTH)
+        print("holding", flush=True)
+        time.sleep(60)
+    '''))
+    child = subprocess.Popen([PYTHON, str(holder)], stdout=subprocess.PIPE, text=True,
+                             env=subprocess_env(RPIO_SIM_SHARED=board_name))
+    try:
+        assert child.stdout.readline() == "holding\n"
+        RPIO.sim.use_board(shared=board_name)
+        assert RPIO.sim.pin_states()[5].consumer == f"holder.py (pid {child.pid})"
+    finally:
+        child.kill()
+        child.wait(10)
+    assert all(pid != child.pid for _gpio, pid in RPIO.sim.chip().edge_holders())
+    assert RPIO.sim.pin_states()[5].consumer is None
+    assert 5 not in RPIO.sim.edge_holders()
+
+
+@needs_shared
 def test_commands_name_their_board_or_refuse(board_name, script, capsys, monkeypatch):
     monkeypatch.delenv("RPIO_SIM_SHARED", raising=False)
     assert run("sim", "press", "bell")[0] == 1
