@@ -4,6 +4,7 @@ bodies, clients that vanish mid-request. Raw sockets, as an attacker would send 
 
 import json
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -209,6 +210,28 @@ def test_half_sent_requests_are_bounded_and_time_out():
         server.connections.release()
         assert get(port, f"127.0.0.1:{port}") == 200
     poll(lambda: threading.active_count() <= baseline, timeout=30, message="threads gone")
+
+
+def test_a_request_trickling_in_is_cut_at_its_deadline():
+    """A byte every 0.2 s resets no per-read timeout: the whole request has request_timeout."""
+    with BoardServer(port=0, request_timeout=1.0) as server:
+        request = (f"GET /api/board HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                   + "X-Slow: " + "a" * 200 + "\r\n\r\n").encode()
+        sent = 0
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            closed = threading.Event()
+            try:
+                for byte in request:
+                    sock.sendall(bytes([byte]))
+                    sent += 1
+                    readable = select.select([sock], [], [], 0.2)[0]
+                    if readable and sock.recv(1) == b"":
+                        closed.set()
+                        break
+            except (BrokenPipeError, ConnectionResetError):
+                closed.set()
+        assert closed.is_set() and sent < len(request), "the trickle was served to its end"
+        assert get(server.port, f"127.0.0.1:{server.port}") == 200
 
 
 def test_deep_json_is_a_400_not_a_crash():

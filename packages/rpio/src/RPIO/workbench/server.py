@@ -44,6 +44,7 @@ Safety (``docs/workbench.md`` has the reasons):
 from __future__ import annotations
 
 import collections
+import io
 import ipaddress
 import json
 import logging
@@ -601,6 +602,28 @@ def json_depth(data: bytes) -> int:
     return deepest
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reading side that ends (TimeoutError) ``seconds`` after it was made, however
+    the bytes arrive: the deadline of one request."""
+
+    def __init__(self, sock: socket.socket, seconds: float):
+        self._sock, self._seconds = sock, seconds
+        self._deadline = time.monotonic() + seconds
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the request took longer than its deadline")
+        self._sock.settimeout(remaining)
+        try:
+            return self._sock.recv_into(buffer)
+        finally:
+            self._sock.settimeout(self._seconds)  # writes (a page's stream) keep their own
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "rpio-board/2"
     server: _HTTPServer
@@ -608,6 +631,9 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         self.timeout = self.server.board_server.request_timeout  # every read and write
         super().setup()
+        # the whole request (line, headers, body) within request_timeout, however slowly it
+        # trickles in: a client sending a byte now and then cannot keep its thread for ever
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self.timeout))
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
         log.debug("%s - %s", self.address_string(), format % args)
@@ -695,8 +721,6 @@ class _Handler(BaseHTTPRequestHandler):
         source = self.board_server.source
         if not source.simulated:
             return self._error(HTTPStatus.NOT_FOUND, "a real board keeps no history")
-        import io
-
         from . import vcd
 
         buffer = io.StringIO()
