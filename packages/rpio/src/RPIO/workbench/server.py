@@ -36,8 +36,8 @@ Safety (``docs/workbench.md`` has the reasons):
   Anything else gets 421.
 - A write is a JSON POST whose Origin, if it has one, is this page's own (no cross-site writes).
 - At most ``max_connections`` connections are served at once (one thread each; beyond that a
-  new connection gets 503 and is closed), each socket read or write times out after
-  ``request_timeout`` seconds, a body is at most 4 KiB and 16 levels deep, and a client going
+  new connection gets 503 and is closed), a request (line, headers, body) must arrive whole
+  within ``request_timeout`` seconds and each socket write may take as long, a body is at most 4 KiB and 16 levels deep, and a client going
   away is one debug log line, never a traceback.
 """
 
