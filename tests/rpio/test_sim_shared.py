@@ -166,7 +166,7 @@ def test_a_generator_runs_in_its_process_and_stops_when_it_exits(shared):
 
 def test_a_shared_board_keeps_its_model_and_rejects_another(shared):
     assert RPIO.RPI_INFO["TYPE"] == "Pi 4 Model B"
-    with pytest.raises(ValueError, match="is a simulated bcm2711, not a bcm283"):
+    with pytest.raises(ValueError, match=r"models a Pi 4 Model B \(revision c03111, BCM2711\), not a Pi 3"):
         sim.use_board("pi3", shared=shared)
     assert sim.board_name() == shared  # the failed call left this process where it was
     again = sim.use_board(shared=shared)  # no model: the board's own

@@ -11,14 +11,17 @@ binaries.
 """
 
 import os
+import re
 import shutil
 import threading
+import time
 
 import pytest
 
 import RPIO
 import RPIO.sim
 from RPIO.workbench.server import BoardServer
+from wb_helpers import poll
 
 APT = "apt-get install chromium chromium-driver"
 
@@ -38,6 +41,7 @@ CHROMEDRIVER = _first(os.environ.get("RPIO_TEST_CHROMEDRIVER"), shutil.which("ch
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # pragma: no cover - depends on the machine
@@ -50,19 +54,53 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+#: where the screenshots go (to look at them): RPIO_TEST_SCREENSHOTS, else the test's tmp_path
+SCREENSHOTS = os.environ.get("RPIO_TEST_SCREENSHOTS")
+
+#: the sizes the page is tested at: a desktop window, and a phone (a Pixel 7: 412 CSS px wide,
+#: 2.625 device pixels per CSS pixel)
+SIZES = {"desktop": ((1280, 1100), 1), "phone": ((412, 915), 2.625)}
+
+
+def _chromium(profile, size="desktop"):
+    (width, height), scale = SIZES[size]
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1280,1100", "--no-first-run", "--disable-extensions",
-                     f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+                     f"--window-size={width},{height}", "--no-first-run", "--disable-extensions",
+                     "--hide-scrollbars", f"--force-device-scale-factor={scale}",
+                     f"--user-data-dir={profile}"):
         options.add_argument(argument)
     service = Service(executable_path=CHROMEDRIVER)  # a driver named: Selenium Manager never runs
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(30)
+    if size == "phone":  # the viewport of a phone, not a window of that size
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": scale, "mobile": True})
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    driver = _chromium(tmp_path_factory.mktemp("chromium-profile"))
     yield driver
     driver.quit()
+
+
+@pytest.fixture(scope="module", params=sorted(SIZES))
+def sized_browser(request, tmp_path_factory):
+    driver = _chromium(tmp_path_factory.mktemp("chromium-profile"), request.param)
+    driver.size_name = request.param
+    yield driver
+    driver.quit()
+
+
+def screenshot(driver, tmp_path, name):
+    folder = SCREENSHOTS or str(tmp_path)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{name}-{getattr(driver, 'size_name', 'desktop')}.png")
+    driver.save_screenshot(path)
+    return path
 
 
 @pytest.fixture
@@ -175,3 +213,128 @@ def test_every_kind_of_header_is_drawn(page, model, first, last, absent, extra):
     assert extra in page.find_element(By.ID, "header").text
     assert not page.find_elements(By.ID, absent)
     assert not page.find_element(By.ID, "error").is_displayed()
+
+
+# -- the page as people use it, at desktop and phone sizes (issue 13) ----------------------------
+
+
+@pytest.fixture
+def workbench(sized_browser):
+    """A bench: a wire, an LED at half brightness, a servo at 90 degrees, a button, a
+    generator, and the script holding GPIO 17 for edge detection."""
+    RPIO.setup(22, RPIO.OUT)
+    RPIO.setup(23, RPIO.IN)
+    RPIO.sim.wire(22, 23)
+    RPIO.setup(17, RPIO.IN, pull_up_down=RPIO.PUD_UP)
+    RPIO.add_event_detect(17, RPIO.FALLING, callback=lambda channel: None)
+    RPIO.sim.Button("doorbell", 17)
+    RPIO.setup(18, RPIO.OUT)
+    led = RPIO.sim.LED("lamp", 18)
+    RPIO.output(18, 1)  # on now: its brightness (on-time since attached) shows as a percentage
+    RPIO.setup(12, RPIO.OUT)
+    RPIO.sim.Servo("arm", 12)
+    with BoardServer(port=0, poll_interval=0.02) as server:
+        sized_browser.get(server.url)
+        wait(sized_browser, lambda d: d.find_element(By.ID, "status").text == "live", "live")
+        yield sized_browser, server, led
+
+
+def test_wires_part_cards_legend_and_consumer_are_shown(workbench, tmp_path):
+    page, server, led = workbench
+    snapshot = server.hub.snapshot()[1]
+    assert [22, 23] in snapshot["wires"]  # /api/board reports the wire
+    me = f"{RPIO.sim.process_name(os.getpid())} (pid {os.getpid()})"
+    assert snapshot["pins"]["17"]["consumer"] == me
+    assert snapshot["pins"]["22"]["consumer"] is None  # the page's own lines hold nothing
+    wait(page, lambda d: d.find_elements(By.CSS_SELECTOR, '#wires-layer path[data-gpios="22,23"]'),
+         "the wire drawn over the header")
+    assert "GPIO22 ⟷ GPIO23" in page.find_element(By.ID, "wires-list").text
+    wait(page, lambda d: d.find_element(By.CSS_SELECTOR, '.label[data-gpio="17"] .holder')
+         .get_attribute("data-consumer") == me, "the consumer mark")
+    assert page.find_element(By.CSS_SELECTOR, '.label[data-gpio="17"] .holder').is_displayed()
+    assert me in pin(page, 11).get_attribute("title")
+    lamp = page.find_element(By.CSS_SELECTOR, '.part[data-part="lamp"] .summary').text
+    assert re.fullmatch(r"on, brightness \d{1,3} %", lamp), lamp  # not 0.4998397076178824
+    arm = RPIO.sim.part("arm")
+    for _attempt in range(50):  # a pulse of about 1.5 ms by hand; a busy machine may stretch
+        RPIO.output(12, 1)      # one past 2.5 ms, which a servo ignores: then another
+        edge_up = RPIO.sim.history(12)[-1].timestamp_ns
+        while time.monotonic_ns() - edge_up < 1_500_000:
+            pass
+        RPIO.output(12, 0)
+        if arm.angle is not None:
+            break
+    wait(page, lambda d: "angle" in d.find_element(
+        By.CSS_SELECTOR, '.part[data-part="arm"] .summary').text, "the servo's angle", 15)
+    arm = page.find_element(By.CSS_SELECTOR, '.part[data-part="arm"] .summary').text
+    assert re.fullmatch(r"angle \d{1,3}° \(pulse \d+ µs\)", arm), arm
+    legend = page.find_element(By.ID, "legend").text
+    for entry in ("5V power", "3V3 power", "ground", "ID EEPROM", "high", "low", "floating",
+                  "ring: driven from outside", "glow: the level just changed", "a wire",
+                  "pull-up", "edge detection", "drive an input"):
+        assert entry in legend, entry
+    path = screenshot(page, tmp_path, "workbench")
+    assert os.path.getsize(path) > 10_000
+
+
+def test_the_page_fits_a_phone_and_a_desktop(workbench, tmp_path):
+    page, server, _led = workbench
+    # the device's width, not window.innerWidth: a phone's layout viewport grows to fit a page
+    # too wide for it (and then everything is drawn small)
+    width = min(SIZES[page.size_name][0][0], page.execute_script("return window.innerWidth"))
+    overflow = page.execute_script("return document.documentElement.scrollWidth")
+    assert overflow <= width, f"{overflow} px of page in a {width} px window"
+    # every pin's label, right column included, lies inside the window
+    for label in page.find_elements(By.CSS_SELECTOR, "#header .label"):
+        right = page.execute_script("return arguments[0].getBoundingClientRect().right", label)
+        assert right <= width + 0.5, label.text
+    screenshot(page, tmp_path, "fit")
+
+
+def test_the_timeline_draws_only_the_history_it_has(workbench, tmp_path):
+    page, server, _led = workbench
+    # a small history ring: the 200 Hz generator wraps it within a second, as a long run does
+    RPIO.sim.chip().history_capacity = 256
+    clock = RPIO.sim.Generator("clock", 5, 200)
+    clock.start()
+    try:
+        poll(lambda: len(RPIO.sim.chip().history()) >= 256, message="the ring full")
+        page.refresh()  # a page opened on a long run: the ring no longer reaches back 10 s
+        wait(page, lambda d: d.find_element(By.ID, "status").text == "live", "live")
+        wait(page, lambda d: "5" in (d.find_element(By.ID, "waves").get_attribute("data-rows")
+                                     or "").split(","), "GPIO5 in the timeline")
+        canvas = page.find_element(By.ID, "waves")
+        dpr = page.execute_script("return window.devicePixelRatio")
+        css_width = page.execute_script("return arguments[0].clientWidth", canvas)
+        assert int(canvas.get_attribute("width")) == round(css_width * dpr)  # sharp on HiDPI
+        # the ring holds about 0.6 s of the clock: the page draws that, not 10 s
+        wait(page, lambda d: d.find_element(By.ID, "waves").get_attribute("data-covered-from")
+             not in ("", "-Infinity"), "where the page's history starts")
+        covered = float(canvas.get_attribute("data-covered-from"))
+        start, end = float(canvas.get_attribute("data-start")), float(canvas.get_attribute("data-end"))
+        assert start < covered < end
+        page.find_element(By.ID, "zoom-in").click()
+        wait(page, lambda d: "5 s" in d.find_element(By.ID, "window-label").text, "zoomed in")
+        ActionChains(page).drag_and_drop_by_offset(canvas, 60, 0).perform()
+        wait(page, lambda d: "ending" in d.find_element(By.ID, "window-label").text, "panned")
+        page.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+        screenshot(page, tmp_path, "timeline")
+        page.find_element(By.ID, "live").click()
+        wait(page, lambda d: "live" in d.find_element(By.ID, "window-label").text, "live again")
+    finally:
+        clock.stop()
+
+
+def test_a_pi5_offers_drive_buttons_for_pins_without_a_function(sized_browser, tmp_path):
+    RPIO.sim.use_board("pi5")
+    with BoardServer(port=0, poll_interval=0.02) as server:
+        sized_browser.get(server.url)
+        wait(sized_browser, lambda d: d.find_element(By.ID, "status").text == "live", "live")
+        wait(sized_browser, lambda d: pin(d, 11).get_attribute("data-function") == "NONE",
+             "GPIO17 with no function")
+        controls = sized_browser.find_element(By.CSS_SELECTOR, '.label[data-gpio="17"] .drive')
+        assert controls.is_displayed()
+        controls.find_element(By.CSS_SELECTOR, 'button[data-drive="1"]').click()
+        wait(sized_browser, lambda d: pin(d, 11).get_attribute("data-drive") == "1", "driven")
+        assert RPIO.sim.chip().pin_state(17).drive == 1
+        screenshot(sized_browser, tmp_path, "pi5")

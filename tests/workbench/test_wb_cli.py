@@ -76,7 +76,7 @@ def test_pinout_watch_shows_functions_levels_and_pulls():
     assert status == 0
     line = next(line for line in text.splitlines() if "GPIO27" in line)
     assert re.search(r"OUT 1\s+GPIO27 \(13\)", line), line
-    assert re.search(r"IN z\s+GPIO22 \(15\) \(16\) GPIO23 1↓> IN", text), text
+    assert re.search(r"IN z\s+GPIO22 \(15\) \(16\) GPIO23 1↓>\s+IN", text), text
     assert re.search(r"IN 1↑\s+GPIO2 \( 3\)", text)  # the BCM2711's reset pull-up
 
 
@@ -189,6 +189,57 @@ def test_drive_and_press_reach_a_script_in_another_process(board_name, script):
 
 
 @needs_shared
+def test_the_consumer_holding_a_pin_is_shown_like_gpioinfo(board_name, script):
+    """The script (another process) holds GPIO 17 for its interrupt callback: pin_states(),
+    `rpio pinout --watch` and the page's snapshot name it, as gpioinfo names a line's consumer."""
+    RPIO.sim.use_board(shared=board_name)
+    pid = script.process.pid
+    views = {view.gpio: view for view in RPIO.sim.pin_states()}
+    assert views[17].consumer == f"script.py (pid {pid})"
+    assert views[27].consumer is None  # an output: nobody waits for its edges
+    RPIO.setup(22, RPIO.IN)
+    RPIO.add_event_detect(22, RPIO.RISING)
+    mine = f"{RPIO.sim.process_name(os.getpid())} (pid {os.getpid()})"
+    assert RPIO.sim.pin_states()[22].consumer == mine
+    RPIO.remove_event_detect(22)
+    assert RPIO.sim.pin_states()[22].consumer is None
+    result = subprocess.run([PYTHON, "-m", "RPIO.cli", "pinout", "--watch", "--count", "1",
+                             "--no-color", "--sim", board_name], capture_output=True, text=True,
+                            timeout=60, env=subprocess_env())
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "IN 1↑ * GPIO17 (11)" in text, text
+    assert f"  GPIO17  script.py (pid {pid})" in text.split("Held for edge detection")[1], text
+    assert "* held for edge detection" in text
+
+
+@needs_shared
+def test_a_killed_holder_holds_nothing(board_name, tmp_path):
+    """A process killed by SIGKILL leaves its edge subscription in the board's table until the
+    board is reset: it is no consumer (nor is a process that got its pid later)."""
+    holder = tmp_path / "holder.py"
+    holder.write_text(textwrap.dedent('''
+        import RPIO, time
+        RPIO.setup(5, RPIO.IN)
+        RPIO.add_event_detect(5, RPIO.BOTH)
+        print("holding", flush=True)
+        time.sleep(60)
+    '''))
+    child = subprocess.Popen([PYTHON, str(holder)], stdout=subprocess.PIPE, text=True,
+                             env=subprocess_env(RPIO_SIM_SHARED=board_name))
+    try:
+        assert child.stdout.readline() == "holding\n"
+        RPIO.sim.use_board(shared=board_name)
+        assert RPIO.sim.pin_states()[5].consumer == f"holder.py (pid {child.pid})"
+    finally:
+        child.kill()
+        child.wait(10)
+    assert all(pid != child.pid for _gpio, pid in RPIO.sim.chip().edge_holders())
+    assert RPIO.sim.pin_states()[5].consumer is None
+    assert 5 not in RPIO.sim.edge_holders()
+
+
+@needs_shared
 def test_commands_name_their_board_or_refuse(board_name, script, capsys, monkeypatch):
     monkeypatch.delenv("RPIO_SIM_SHARED", raising=False)
     assert run("sim", "press", "bell")[0] == 1
@@ -247,14 +298,21 @@ def test_replay_a_file_onto_a_script_s_input(board_name, script, tmp_path):
                              board_name], capture_output=True, text=True, timeout=60,
                             env=subprocess_env())
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"{path}: 5 of 5 changes driven on GPIO 17 over 0.060 s\n"
-    for value in (0, 1, 0):
+    assert result.stdout == (f"{path}: 5 of 5 changes driven on GPIO 17 over 0.060 s; pins "
+                             "given back their drive from before (--hold keeps them)\n")
+    for value in (0, 1, 0, 1):  # the last 1: let go, the script's pull-up decides again
         script.expect(f"edge 17 {value}")
     status, text = run("sim", "export", str(tmp_path / "all.vcd"), "--gpios", "17",
                        "--board", board_name)
     assert status == 0 and "changes of 1 pins" in text
     exported = vcd.read_vcd(tmp_path / "all.vcd").levels("GPIO17")
-    assert [level for _t, level in exported][-3:] == [0, 1, 0]
+    assert [level for _t, level in exported][-4:] == [0, 1, 0, 1]
+    assert RPIO.sim.chip().pin_state(17).drive is None
+    held = subprocess.run([PYTHON, "-m", "RPIO.cli", "sim", "replay", str(path), "--board",
+                           board_name, "--hold", "--scale", "0"], capture_output=True, text=True,
+                          timeout=60, env=subprocess_env())
+    assert held.returncode == 0 and "pins held at the last levels" in held.stdout, held.stderr
+    assert RPIO.sim.chip().pin_state(17).drive == 0
 
 
 @needs_shared

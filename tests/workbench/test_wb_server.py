@@ -100,7 +100,8 @@ def test_the_snapshot_describes_the_header_and_every_pin(server):
     assert snapshot["board"]["simulated"] and snapshot["board"]["writable"]
     assert set(snapshot["pins"]) == {str(g) for g in range(28)}
     assert snapshot["pins"]["27"] == {"gpio": 27, "function": "OUT", "signal": None, "level": 1,
-                                      "pull": "off", "drive": None, "floating": False}
+                                      "pull": "off", "drive": None, "floating": False,
+                                      "consumer": None}
     assert snapshot["pins"]["17"]["pull"] == "down"  # the BCM2711's reset pulls
     edge = snapshot["edges"][-1]
     assert (edge["gpio"], edge["level"]) == (27, 1)
@@ -189,7 +190,7 @@ def test_requests_that_are_not_this_page_s_are_refused(server):
     assert request(server, "POST", "/api/drive", raw=b"[1]",
                    headers={"Content-Type": "application/json"})[0] == 400
     assert request(server, "POST", "/api/drive", raw=b" " * 5000,
-                   headers={"Content-Type": "application/json"})[0] == 400
+                   headers={"Content-Type": "application/json"})[0] == 413
     assert request(server, "POST", "/api/else", {"x": 1})[0] == 404
     assert RPIO.sim.chip().pin_state(17).drive == 1  # only the same-origin drive went through
 
@@ -405,3 +406,47 @@ def test_a_burst_of_edges_is_gathered_not_flooded():
     # ~5,000 edges in 0.5 s; at most one update per 5 ms (plus the odd early one)
     assert sent + skipped > 1000
     assert updates <= 0.6 / 0.005
+
+
+def test_api_board_reports_the_wires(server):
+    RPIO.sim.wire(22, 23)
+    poll(lambda: request(server, "GET", "/api/board")[1]["wires"] == [[22, 23]],
+         message="the wire in the snapshot")
+    RPIO.sim.wires()[0].remove()
+    poll(lambda: request(server, "GET", "/api/board")[1]["wires"] == [], message="no wire")
+
+
+def test_the_timeline_feed_comes_from_the_board_s_history(server):
+    """/api/history: every change since a time, and whether the page can trust it is complete
+    (the ring reached back that far, the limit was not hit)."""
+    RPIO.setup(27, RPIO.OUT)
+    for level in (1, 0, 1):
+        RPIO.output(27, level)
+    ours = [(e.timestamp_ns, 27, e.level) for e in RPIO.sim.history(27)]
+
+    def feed(query):
+        status, answer = request(server, "GET", "/api/history" + query)
+        assert status == 200
+        return answer
+
+    assert len(ours) == 3
+    answer = poll(lambda: (lambda a: a if [e["gpio"] for e in a["edges"]].count(27) == 3
+                           else None)(feed("?since_ns=0")), message="three changes of GPIO 27")
+    assert answer["complete"] and answer["from_ns"] is None
+    assert [(e["t_ns"], e["gpio"], e["level"]) for e in answer["edges"] if e["gpio"] == 27] == ours
+    last = answer["edges"][-1]["t_ns"]
+    assert feed(f"?since_ns={last}")["edges"] == []
+    # a small ring that wraps: the feed says what it lost and where its history starts
+    RPIO.sim.chip().history_capacity = 16
+    for _ in range(20):
+        RPIO.output(27, 0)
+        RPIO.output(27, 1)
+    oldest = RPIO.sim.chip().history()[0][0]
+    wrapped = poll(lambda: (lambda a: a if a["from_ns"] == oldest else None)(
+        feed(f"?since_ns={last}")), message="the wrapped ring")
+    assert not wrapped["complete"] and len(wrapped["edges"]) == 16
+    newest = feed(f"?since_ns={oldest}&limit=5")
+    assert not newest["complete"] and len(newest["edges"]) == 5  # the limit hit
+    assert feed(f"?since_ns={oldest}")["complete"]  # from the oldest it holds: all there
+    for bad in ("?since_ns=x", "?limit=0", "?limit=20001"):
+        assert request(server, "GET", "/api/history" + bad)[0] == 400

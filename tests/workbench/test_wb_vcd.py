@@ -168,8 +168,19 @@ def test_other_tools_files_parse():
     assert trace.levels("clk") == [(0.0, 0), (50.0, 1), (70.0, None), (120.0, 0)]
     assert trace.values("top.inner.nibble") == [(0.0, "0000"), (50.0, "1010")]
     assert trace.values("voltage") == [(0.0, "3.3")]
+    # a vector keeps its value (issue 13: an 8-bit bus read as 0/1/None), a real its number
+    assert trace.levels("nibble") == [(0.0, 0), (50.0, 10)]
+    assert trace.levels("voltage") == [(0.0, 3.3)]
     assert trace.levels("D0") == [(0.0, None), (50.0, 1), (120.0, None)]
     assert trace.comments[0].startswith("two scopes")
+
+
+def test_an_8_bit_bus_reads_as_numbers():
+    text = ("$timescale 1us $end $var wire 8 # bus [7:0] $end $enddefinitions $end "
+            "#0 b10100101 # #1 b1 # #2 bxx001100 # #3 bzzzzzzzz # #4 b11111111 #")
+    trace = vcd.read_vcd(text)
+    assert trace.levels("bus") == [(0.0, 165), (1000.0, 1), (2000.0, None), (3000.0, None),
+                                   (4000.0, 255)]
 
 
 @pytest.mark.parametrize("text, error", [
@@ -259,25 +270,30 @@ def _edges_seen_by_a_callback(channel):
 
 @pytest.mark.parametrize("scale", [1.0, 0.5, 2.0])
 def test_replay_drives_the_script_s_input_with_the_file_s_timing(scale):
+    """Each change reaches the script no earlier than its time in the file (times scale) after
+    the start. How late it may be is a figure of the machine's load: bench/workbench.py measures
+    it; a test only checks what cannot depend on load."""
     seen, _ = _edges_seen_by_a_callback(22)
     text = _stimulus("GPIO22", [(10, 0), (40, 1), (100, 0), (120, 1)])
-    replay = vcd.replay_vcd(vcd.read_vcd(text), scale=scale)
+    replay = vcd.replay_vcd(vcd.read_vcd(text), scale=scale, hold=True)
     assert replay.wait(0) and len(replay.applied) == 5
+    assert [offset for offset, _g, _l in replay.plan] == [
+        round(ms * MS * scale) for ms in (0, 10, 40, 100, 120)]
     poll(lambda: len(seen) >= 4, message="four edges at the callback")
     assert [level for _t, level in seen] == [0, 1, 0, 1]
-    gaps = [(b - a) / MS for (a, _), (b, _) in zip(seen, seen[1:])]
-    expected = [30 * scale, 60 * scale, 20 * scale]
-    for gap, want in zip(gaps, expected):
-        assert gap == pytest.approx(want, abs=max(4.0, want * 0.15)), (gaps, expected)
-    # the edges carry the model's timestamps: the history says the same
+    for (t_ns, _level), (offset, _gpio, _l) in zip(seen, replay.plan[1:]):
+        assert t_ns >= replay.started_ns + offset  # never early
+    # each edge is the model's: the time the replay drove it, as the history says too
+    applied = [t for t, _gpio, _level in replay.applied[1:]]
+    assert all(t_edge <= t_applied for (t_edge, _), t_applied in zip(seen, applied))
     assert [(e.timestamp_ns, e.level) for e in RPIO.sim.history(22)][-4:] == seen
 
 
 def test_replay_at_scale_zero_drives_everything_in_order_at_once():
     text = _stimulus("GPIO22", [(1000, 0), (2000, 1), (3000, 0)])
-    started = time.monotonic()
-    replay = vcd.replay_vcd(text, scale=0)
-    assert time.monotonic() - started < 0.5  # the file spans 3 s
+    replay = vcd.Replay(text, scale=0, hold=True)
+    assert [offset for offset, _g, _l in replay.plan] == [0, 0, 0, 0]  # no waits at all
+    replay.run()
     assert [level for _t, _g, level in replay.applied] == [1, 0, 1, 0]
     assert RPIO.sim.level(22) == 0
 
@@ -293,12 +309,17 @@ def test_round_trip_script_trace_replayed_on_a_fresh_board(tmp_path):
     RPIO.sim.use_board("c03111")  # a new board: GPIO 17 is an input now, driven by the file
     RPIO.setup(17, RPIO.IN, pull_up_down=RPIO.PUD_DOWN)
     with vcd.Recorder([17]) as second_recording:
-        replay = vcd.replay_vcd(path)
+        replay = vcd.replay_vcd(path, hold=True)
     assert replay.skipped == []
     second = [(e[0], e[2]) for e in second_recording.changes]
     assert [level for _t, level in second] == [level for _t, level in first]
-    for (t1, _), (t2, _) in zip(relative(first), relative(second)):
-        assert t2 / MS == pytest.approx(t1 / MS, abs=4.0)
+    # the file's times (1 us ticks) are the replay's deadlines; no change comes before its own
+    start = recording.start_ns
+    file_offsets = [(t - start + 500) // 1000 * 1000 for t, _level in first]
+    changes = [offset for offset, _gpio, level in replay.plan][1:]  # after the $dumpvars value
+    assert changes == file_offsets
+    for (t2, _), offset in zip(second, file_offsets):
+        assert t2 >= replay.started_ns + offset
     again = tmp_path / "second.vcd"
     second_recording.write(again)
     a = [v for _t, v in vcd.read_vcd(path).values("GPIO17")]
@@ -329,3 +350,55 @@ def test_a_replay_can_be_stopped():
     replay.stop()
     assert replay.done and not replay.wait(0)
     assert len(replay.applied) == 2
+
+
+# -- a replay lets go of what it drove -------------------------------------------------------
+
+
+def test_a_replay_gives_back_the_drive_it_found():
+    """The doorbell of issue 13: after a replay the button's next press decides the pin again,
+    instead of a pin left driven at the file's last level."""
+    RPIO.setup(22, RPIO.IN, pull_up_down=RPIO.PUD_UP)
+    bell = RPIO.sim.Button("doorbell", 22)
+    RPIO.sim.drive(23, 1)  # driven from outside before the replay: given back as it was
+    text = _stimulus("GPIO22", [(1, 0), (2, 1), (3, 0)]).replace(
+        "$var wire 1 ! GPIO22 $end", "$var wire 1 ! GPIO22 $end\n$var wire 1 # GPIO23 $end")
+    text = text.replace("#3000\n0!", "#3000\n0!\n0#")
+    replay = vcd.replay_vcd(text, scale=0)
+    assert replay.restored == [(22, None), (23, 1)]
+    assert RPIO.sim.chip().pin_state(22).drive is None
+    assert RPIO.sim.chip().pin_state(23).drive == 1
+    assert RPIO.sim.level(22) == 1  # the pull-up decides again
+    bell.press()
+    assert RPIO.sim.level(22) == 0 and not RPIO.sim.shorted()
+    bell.release()
+    assert RPIO.sim.level(22) == 1
+
+
+def test_hold_keeps_the_last_levels_and_stop_lets_go():
+    RPIO.setup(22, RPIO.IN, pull_up_down=RPIO.PUD_UP)
+    held = vcd.replay_vcd(_stimulus("GPIO22", [(1, 0)]), scale=0, hold=True)
+    assert held.restored == [] and RPIO.sim.chip().pin_state(22).drive == 0
+    RPIO.sim.release(22)
+    replay = vcd.replay_vcd(_stimulus("GPIO22", [(10, 0), (50000, 1)]), wait=False)
+    poll(lambda: len(replay.applied) >= 2, message="the first two changes")
+    replay.stop()
+    assert replay.restored == [(22, None)] and RPIO.sim.level(22) == 1
+
+
+def test_a_gtkwave_save_file_goes_beside_each_recorded_vcd(tmp_path):
+    """GTKWave opens a VCD with an empty wave pane; the save file beside it lists the signals."""
+    path = _recorded_file(tmp_path)
+    save = tmp_path / "board.gtkw"
+    assert save.exists()
+    lines = save.read_text().splitlines()
+    assert f'[dumpfile] "{path}"' in lines
+    shown = [line for line in lines if line and not line.startswith(("[", "@", "*"))]
+    trace = vcd.read_vcd(path)
+    assert shown == [signal.path for signal in trace.signals] == [
+        "rpio.GPIO17", "rpio.GPIO22", "rpio.GPIO27"]
+    summary = vcd.export_vcd(tmp_path / "history.vcd")
+    assert summary.save_file == str(tmp_path / "history.gtkw")
+    assert vcd.gtkw_path("a/b.VCD") == "a/b.gtkw" and vcd.gtkw_path("trace") == "trace.gtkw"
+    buffer = io.StringIO()
+    assert vcd.write_vcd(buffer, [(0, 4, 1)]).save_file is None  # a stream: nothing beside it

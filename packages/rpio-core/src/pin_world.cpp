@@ -1884,6 +1884,22 @@ std::pair<uint32_t, uint64_t> PinWorld::subscriber_counts(uint32_t id) {
     throw NotFound("no event line " + std::to_string(id));
 }
 
+std::vector<std::pair<unsigned, int32_t>> PinWorld::edge_holders() {
+    struct Held { unsigned gpio; int32_t pid; uint64_t start; };
+    std::vector<Held> held;
+    {
+        Guard g(*this);
+        for (const seg::Subscriber& sb : m_->s.subs)
+            if (sb.id && sb.gpio < num_gpios_) held.push_back({sb.gpio, sb.pid, sb.start});
+    }
+    // outside the lock (it reads /proc): a subscriber whose process ended, or whose pid now
+    // belongs to another process, holds nothing
+    std::vector<std::pair<unsigned, int32_t>> out;
+    for (const Held& h : held)
+        if (process_alive(h.pid, h.start)) out.emplace_back(h.gpio, h.pid);
+    return out;
+}
+
 void PinWorld::drop_subscriber_l(unsigned slot) {
     seg::State& s = m_->s;
     const unsigned gpio = s.subs[slot].gpio;

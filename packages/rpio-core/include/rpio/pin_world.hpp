@@ -215,6 +215,8 @@ public:
     uint32_t subscribe(unsigned gpio, bool rising, bool falling, int read_fd, int write_fd);
     void unsubscribe(uint32_t id);
     std::pair<uint32_t, uint64_t> subscriber_counts(uint32_t id);  // (seqno, dropped)
+    // (gpio, pid) of every edge subscription on the board: who holds a pin for edge detection
+    std::vector<std::pair<unsigned, int32_t>> edge_holders();
 
     // ---- lifecycle
     void reset();   // back to the chip's reset state: wires and parts removed, history cleared

@@ -698,6 +698,9 @@ PYBIND11_MODULE(_core, m) {
                                "What the board models, as its creator named it (a revision code).")
         .def("attached_pids", [](SimChip& c) { return c.world().attached_pids(); },
              "The processes attached to the board.")
+        .def("edge_holders", [](SimChip& c) { return c.world().edge_holders(); },
+             py::call_guard<py::gil_scoped_release>(),
+             "(gpio, pid) of every edge subscription: the processes holding pins for edge detection.")
         .def_property_readonly("resets", [](SimChip& c) { return c.world().resets(); })
         .def_property_readonly("history_allocation", [](SimChip& c) { return c.world().history_allocation(); },
                                "The most history_capacity can be (fixed when the board was made).")

@@ -106,17 +106,28 @@ class Board:
     def _sim_chip(self):
         if self.shared is None:
             return rpio_core.SimChip(self.info.chip)
-        chip = rpio_core.open_board(self.shared, self.info.chip, model=self.info.revision_hex)
+        try:
+            chip = rpio_core.open_board(self.shared, self.info.chip, model=self.info.revision_hex)
+        except ValueError:  # another chip: say which models, as below
+            found = [b["model"] for b in rpio_core.list_boards() if b["name"] == self.shared]
+            if not found or not found[0]:
+                raise
+            raise ValueError(self._other_model(found[0])) from None
         if self.model_explicit and chip.model and chip.model != self.info.revision_hex:
-            found = boards.decode_revision(chip.model)
-            raise ValueError(
-                f"shared board {self.shared!r} models a {found.model} (revision {chip.model}), "
-                f"not a {self.info.model} (revision {self.info.revision_hex}); leave the model "
-                f"out to use it as it is, or `rpio sim reset {self.shared}` to remove it"
-            )
+            raise ValueError(self._other_model(chip.model))
         log.info("RPIO on shared simulated board %r (%s, processes %s)", self.shared,
                  chip.model, chip.attached_pids())
         return chip
+
+    def _other_model(self, revision: str) -> str:
+        try:
+            found = boards.decode_revision(revision)
+            what = f"{found.model} (revision {revision}, {found.processor})"
+        except ValueError:
+            what = f"board of revision {revision}"
+        return (f"shared board {self.shared!r} models a {what}, not a {self.info.model} "
+                f"(revision {self.info.revision_hex}, {self.info.processor}); leave the model out "
+                f"to use it as it is, or `rpio sim reset {self.shared}` to remove it")
 
     def _map_registers(self):
         if self.info.chip == "rp1":
@@ -312,6 +323,7 @@ def _check_board_name(name: str) -> str:
 
 # -- board files --------------------------------------------------------------------------------
 PART_TYPES = ("button", "led", "servo", "generator")
+BOARD_FILE_LIMIT = 1 << 20  # bytes: a board file is a few lines
 _PART_KEYS = {
     "button": {"type", "pin", "active_low"},
     "led": {"type", "pin", "active_low"},
@@ -366,16 +378,22 @@ def read_board_file(path, *, default_model: Optional[str] = None) -> BoardFile:
         start = true                   # running from when the board is built
 
     Pins: an int is a BCM gpio; "GPIO17"/"BCM17" too; "BOARD11"/"PIN11" is a header pin. Every
-    error names the file and the key.
+    error names the file and the key. Only a regular file of at most 1 MiB of UTF-8 text is read
+    (a FIFO or a device is refused at once, never waited on).
     """
     path = os.fspath(path)
     if tomllib is None:  # pragma: no cover
         raise RuntimeError("board files need Python 3.11 (tomllib)")
+    from ._files import decode_text, read_regular_file
+
+    text = decode_text(read_regular_file(path, BOARD_FILE_LIMIT, "board file"), path,
+                       "board file (TOML)")
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{path}: not valid TOML ({error})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: arrays or tables nest too deep for a board file") from None
     unknown = set(data) - {"model", "shared", "wires", "parts"}
     if unknown:
         raise ValueError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; "

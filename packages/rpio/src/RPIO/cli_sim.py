@@ -3,6 +3,7 @@
 ::
 
     rpio sim serve [--host 127.0.0.1] [--port 8765] [--board NAME] [--allow-writes]
+                   [--allow-host NAME]...
                    [--run SCRIPT [ARGS...]]          the board page (and a script beside it)
     rpio sim list                                    the shared boards, their models and users
     rpio sim reset NAME                              start a shared board afresh
@@ -10,7 +11,7 @@
     rpio sim drive GPIO 0|1|release                  drive a pin from outside (BCM number)
     rpio sim record FILE.vcd [--seconds S]           record the board's level changes as VCD
     rpio sim export FILE.vcd                         write the board's whole history as VCD
-    rpio sim replay FILE.vcd [--scale X]             drive the pins with a VCD's signals
+    rpio sim replay FILE.vcd [--scale X] [--hold]    drive the pins with a VCD's signals
 
 The board is the shared simulated board named by ``--board NAME``, else by ``$RPIO_SIM_SHARED``:
 the one a script started with ``RPIO_SIM_SHARED=NAME`` uses. ``serve`` without a name serves the
@@ -49,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="the board page in a browser, live")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (8765; 0 picks a free one)")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="also accept requests naming this server NAME (a DNS name of the Pi "
+                            "or a proxy's); its address and this machine's names are accepted "
+                            "already (repeatable)")
     _board_option(serve)
     serve.add_argument("--allow-writes", action="store_true",
                        help="on a real Pi, let the page set outputs (read-only otherwise)")
@@ -100,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "0 at once")
     replay.add_argument("--map", action="append", default=[], metavar="SIGNAL=GPIO",
                         help="drive GPIO with SIGNAL (signals named GPIOn map themselves)")
+    replay.add_argument("--hold", action="store_true",
+                        help="leave the pins driven at the file's last levels (default: give "
+                             "each pin back the drive it had before, as a probe lifted off)")
     _board_option(replay)
     return parser
 
@@ -180,8 +188,10 @@ def _serve(args, out) -> int:
     with sigterm_as_interrupt() as terminated:  # SIGTERM stops the server as Ctrl-C does
         try:
             server = BoardServer(host=args.host, port=args.port, allow_writes=args.allow_writes,
-                                 read_only=args.read_only)
+                                 read_only=args.read_only, allow_hosts=args.allow_host)
             server.start()
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         except OSError as error:
             raise CommandError(f"cannot listen on {args.host}:{args.port}: {error}") from None
         try:
@@ -306,7 +316,7 @@ def _record(args, out) -> int:
                              only_changed=args.changed_only)
     span = (summary.end_ns - summary.start_ns) / 1e9
     out.write(f"{args.file}: {summary.changes} changes of {len(summary.signals)} pins over "
-              f"{span:.3f} s\n")
+              f"{span:.3f} s (GTKWave: gtkwave {summary.save_file})\n")
     return 0
 
 
@@ -316,7 +326,8 @@ def _export(args, out) -> int:
     _attach(args)
     _sim()
     summary = vcd.export_vcd(args.file, gpios=_parse_gpios(args.gpios), timescale=args.timescale)
-    out.write(f"{args.file}: {summary.changes} changes of {len(summary.signals)} pins\n")
+    out.write(f"{args.file}: {summary.changes} changes of {len(summary.signals)} pins "
+              f"(GTKWave: gtkwave {summary.save_file})\n")
     return 0
 
 
@@ -334,9 +345,12 @@ def _replay(args, out) -> int:
     _attach(args)
     _sim()
     try:
-        replay = vcd.Replay(args.file, args.scale, channels=mapping or None)
-    except (KeyError, ValueError) as error:
-        raise CommandError(f"{args.file}: {error}") from None
+        replay = vcd.Replay(args.file, args.scale, channels=mapping or None, hold=args.hold)
+    except (KeyError, ValueError, OSError) as error:
+        message = str(error.strerror if isinstance(error, OSError) and error.strerror else error)
+        message = message.strip("'\"")
+        raise CommandError(message if message.startswith(args.file) else
+                           f"{args.file}: {message}") from None
     if replay.skipped:
         sys.stderr.write(f"not replayed (no GPIO): {', '.join(replay.skipped)}\n")
     try:
@@ -346,7 +360,9 @@ def _replay(args, out) -> int:
         replay.stop()
     out.write(f"{args.file}: {len(replay.applied)} of {len(replay.plan)} changes driven on "
               f"GPIO {', '.join(str(g) for g in sorted(set(replay.mapping.values())))} "
-              f"over {replay.duration_s:.3f} s\n")
+              f"over {replay.duration_s:.3f} s; "
+              + ("pins held at the last levels\n" if replay.hold else
+                 "pins given back their drive from before (--hold keeps them)\n"))
     return 0
 
 

@@ -23,6 +23,7 @@ any of them causes. ``docs/develop-without-a-pi.md`` has the whole guide.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import rpio_core
@@ -67,7 +68,8 @@ class PinView(NamedTuple):
     function: 'IN', 'OUT', 'ALT0'..'ALT8' or 'NONE' (RP1: not connected); signal: the ALT
     function's signal ('SDA1') or None; level 0/1; pull: PUD_UP, PUD_DOWN, PUD_OFF or None (RP1's
     bus keeper); drive: the outside-world drive (0, 1 or None); floating: nothing drives or pulls
-    its net (it reads 0).
+    its net (it reads 0); consumer: who holds the pin for edge detection, as gpioinfo's consumer
+    (``"doorbell.py (pid 4242)"``, several joined by ", "), None if no process does.
     """
 
     gpio: int
@@ -77,6 +79,7 @@ class PinView(NamedTuple):
     pull: Optional[int]
     drive: Optional[int]
     floating: bool
+    consumer: Optional[str] = None
 
 
 class PartView(NamedTuple):
@@ -236,10 +239,63 @@ def clear_history() -> None:
     chip().clear_history()
 
 
+def process_name(pid: int) -> Optional[str]:
+    """A process as people know it: its script ('doorbell.py') or program ('rpio sim serve'),
+    from /proc/PID/cmdline; None if it is gone."""
+    try:
+        with open(f"/proc/{int(pid)}/cmdline", "rb") as file:
+            argv = [arg.decode("utf-8", "replace") for arg in file.read(4096).split(b"\0") if arg]
+    except OSError:
+        return None
+    if not argv:
+        return None
+    program = os.path.basename(argv[0])
+    if program.startswith("python"):  # the script, or -m module, is the name people know
+        rest = argv[1:]
+        while rest and rest[0].startswith("-") and rest[0] not in ("-m", "-c"):
+            rest = rest[1:]
+        if rest[:1] == ["-m"] and len(rest) > 1:
+            argv, program = rest[1:], rest[1]
+        elif rest[:1] == ["-c"]:
+            return f"{program} -c"
+        elif rest:
+            argv, program = rest, os.path.basename(rest[0])
+    if program in ("rpio", "RPIO.cli") and len(argv) > 2 and argv[1] == "sim":
+        return f"rpio sim {argv[2]}"
+    return program
+
+
+def edge_holders(exclude: Optional[Dict[int, int]] = None) -> Dict[int, str]:
+    """{gpio: consumer} for the pins some live process holds for edge detection (interrupt
+    callbacks, add_event_detect, wait_for_edge, RPIO.aio, the board page, a recorder), as
+    gpioinfo shows a line's consumer: ``"doorbell.py (pid 4242)"``, several joined by ", ".
+    ``exclude``: {gpio: n} subscriptions of this process to leave out (a watcher's own lines)."""
+    holders = getattr(chip(), "edge_holders", None)
+    if holders is None:  # an rpio_core without the listing
+        return {}
+    mine = os.getpid()
+    skip = dict(exclude or {})
+    found: Dict[int, List[int]] = {}
+    for gpio, pid in holders():
+        if pid == mine and skip.get(gpio, 0) > 0:
+            skip[gpio] -= 1
+            continue
+        if pid not in found.setdefault(gpio, []):
+            found[gpio].append(pid)
+    out = {}
+    for gpio, pids in found.items():
+        names = [f"{name} (pid {pid})" for pid in pids for name in [process_name(pid)] if name]
+        if names:
+            out[gpio] = ", ".join(names)
+    return out
+
+
 def pin_states() -> List[PinView]:
-    """Every pin of the chip, by BCM gpio: function, ALT signal, level, pull, drive, floating."""
+    """Every pin of the chip, by BCM gpio: function, ALT signal, level, pull, drive, floating,
+    and the consumer holding it for edge detection (see :func:`edge_holders`)."""
     model = chip()
     kind = model.kind
+    consumers = edge_holders()
     out = []
     for gpio in range(model.num_gpios()):
         state = model.pin_state(gpio)
@@ -247,7 +303,8 @@ def pin_states() -> List[PinView]:
         if rpio_core.ALT0 <= state.function < rpio_core.NONE:
             signal = boards.alt_function_name(kind, gpio, state.function - rpio_core.ALT0) or None
         out.append(PinView(gpio, function_name(state.function), signal, state.level,
-                           _PULLS.get(state.pull), state.drive, state.floating))
+                           _PULLS.get(state.pull), state.drive, state.floating,
+                           consumers.get(gpio)))
     return out
 
 
@@ -510,6 +567,7 @@ __all__ = [
     "chip",
     "clear_history",
     "drive",
+    "edge_holders",
     "export_vcd",
     "history",
     "is_simulated",
@@ -519,6 +577,7 @@ __all__ = [
     "part",
     "parts",
     "pin_states",
+    "process_name",
     "release",
     "replay_vcd",
     "reset_board",

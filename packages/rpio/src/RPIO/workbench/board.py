@@ -19,14 +19,13 @@ GPIOs are BCM numbers here, whatever numbering mode a script chose.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import rpio_core
-from rpio_core import boards
 
 from .._gpio import function_name  # 'IN', 'OUT', 'ALT0'..'ALT8', 'NONE': RPIO's one mapping
+from .layout import Layout, Pin, layout_for, open_edge_lines, signal_name
 
 log = logging.getLogger("RPIO.workbench")
 
@@ -41,101 +40,6 @@ PART_ACTIONS = {
 
 class ReadOnlyError(PermissionError):
     """A write was asked of a board that is watched read-only (a real Pi without --allow-writes)."""
-
-
-def signal_name(chip: str, gpio: int, function: int) -> Optional[str]:
-    """The signal of a GPIO in an ALT function ('SDA1'), None for IN/OUT/NONE or a reserved ALT."""
-    if rpio_core.ALT0 <= function < rpio_core.NONE:
-        try:
-            return boards.alt_function_name(chip, gpio, function - rpio_core.ALT0)
-        except ValueError:
-            return None
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Layout
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pin:
-    """One place in the picture: a header pin (number 1..40), or a module GPIO (number None)."""
-
-    number: Optional[int]
-    name: str
-    kind: str  # 'gpio', 'power', 'ground', 'id'
-    gpio: Optional[int]
-
-    def as_dict(self) -> Dict[str, Any]:
-        return {"number": self.number, "name": self.name, "kind": self.kind, "gpio": self.gpio}
-
-
-@dataclass(frozen=True)
-class Layout:
-    """What a model's header looks like, and which GPIOs are worth watching on it."""
-
-    info: Any  # rpio_core.boards.BoardInfo
-    header: Optional[str]  # "40", "26-rev2", "26-rev1", or None (compute module: no header)
-    rows: Tuple[Tuple[Pin, Pin], ...]  # the main header, (odd pin, even pin), pin 1 first
-    extra: Tuple[Tuple[str, Tuple[Tuple[Pin, Pin], ...]], ...] = ()  # ("P5", rows) on rev 2
-    module_gpios: Tuple[int, ...] = ()  # a compute module's GPIOs (no header to draw)
-
-    @property
-    def title(self) -> str:
-        info = self.info
-        what = f"{self.header.split('-')[0]}-pin header" if self.header else "no GPIO header"
-        return f"{info.model} (revision {info.rpio_revision_hex}, {info.processor}): {what}"
-
-    @property
-    def gpios(self) -> Tuple[int, ...]:
-        """Every GPIO the picture shows (header GPIOs and the ID pins, or a module's GPIOs)."""
-        if self.module_gpios:
-            return self.module_gpios
-        found = []
-        for _title, rows in (("", self.rows),) + self.extra:
-            for pair in rows:
-                for pin in pair:
-                    if pin.gpio is not None and pin.gpio not in found:
-                        found.append(pin.gpio)
-        return tuple(found)
-
-    def as_dict(self) -> Dict[str, Any]:
-        info = self.info
-        return {
-            "title": self.title,
-            "model": info.model,
-            "revision": info.rpio_revision_hex,
-            "processor": info.processor,
-            "chip": info.chip,
-            "header": self.header,
-            "rows": [[pin.as_dict() for pin in pair] for pair in self.rows],
-            "extra": [
-                {"name": name, "rows": [[pin.as_dict() for pin in pair] for pair in rows]}
-                for name, rows in self.extra
-            ],
-            "module_gpios": list(self.module_gpios),
-        }
-
-
-def _rows(header: str) -> Tuple[Tuple[Pin, Pin], ...]:
-    pins = [Pin(p.number, p.name, p.kind, p.gpio) for p in boards.header_pins(header)]
-    return tuple((pins[i], pins[i + 1]) for i in range(0, len(pins), 2))
-
-
-def layout_for(info) -> Layout:
-    """The layout of a board (a BoardInfo, a revision code or a board name such as 'pi4')."""
-    if not isinstance(info, boards.BoardInfo):
-        info = boards.decode_revision(boards.resolve_board_name(info))
-    header = info.header
-    if header is None:
-        count = info.gpio_count or 0
-        # a compute module brings every GPIO of its chip out on its connector; RP1's 28 user
-        # GPIOs and the BCM chips' bank 0-1 are what a carrier board can reach
-        module = tuple(range(min(count, 28 if info.chip == "rp1" else 46)))
-        return Layout(info, None, (), (), module)
-    extra = (("P5", _rows("P5")),) if header == "26-rev2" else ()
-    return Layout(info, header, _rows(header), extra)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,11 +58,12 @@ class PinState:
     pull: Optional[str]  # 'up', 'down', 'off', or None where the chip cannot say (BCM2835/6/7)
     drive: Optional[int] = None  # simulated board: the outside drive (None: not driven)
     floating: bool = False  # simulated board: nothing decides the level (it reads 0)
+    consumer: Optional[str] = None  # who holds it for edge detection ("bell.py (pid 42)")
 
     def as_dict(self) -> Dict[str, Any]:
         return {"gpio": self.gpio, "function": self.function, "signal": self.signal,
                 "level": self.level, "pull": self.pull, "drive": self.drive,
-                "floating": self.floating}
+                "floating": self.floating, "consumer": self.consumer}
 
 
 @dataclass(frozen=True)
@@ -170,10 +75,48 @@ class PartState:
     gpios: Tuple[int, ...]
     state: Dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def summary(self) -> str:
+        """The state for people: "on, brightness 50 %", "angle 90°", "pressed"..."""
+        return describe_part(self.kind, self.state)
+
     def as_dict(self) -> Dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "gpios": list(self.gpios),
                 "state": {key: _jsonable(value) for key, value in self.state.items()},
+                "summary": self.summary,
                 "actions": list(PART_ACTIONS.get(self.kind, ()))}
+
+
+def _number(value: float, digits: int = 0) -> str:
+    text = f"{value:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def describe_part(kind: str, state: Dict[str, Any]) -> str:
+    """A part's state as people say it: brightness 50 %, angle 90°, 200 Hz at duty 50 %."""
+    if kind == "button":
+        return "pressed" if state.get("pressed") else "released"
+    if kind == "led":
+        text = "on" if state.get("on") else "off"
+        brightness = state.get("brightness")
+        if isinstance(brightness, (int, float)):
+            text += f", brightness {_number(brightness * 100)} %"
+        return text
+    if kind == "servo":
+        angle, pulse = state.get("angle"), state.get("pulse_us")
+        if angle is None:
+            return "no pulse yet"
+        text = f"angle {_number(angle)}°"
+        if isinstance(pulse, (int, float)):
+            text += f" (pulse {_number(pulse)} µs)"
+        return text
+    if kind == "generator":
+        frequency, duty = state.get("frequency"), state.get("duty")
+        what = (f"{_number(frequency, 1)} Hz, duty {_number(duty * 100)} %"
+                if isinstance(frequency, (int, float)) and isinstance(duty, (int, float)) else "")
+        running = "running" if state.get("running") else "stopped"
+        return f"{running}, {what}" if what else running
+    return ", ".join(f"{key} {value}" for key, value in state.items())
 
 
 def _jsonable(value):
@@ -222,6 +165,10 @@ class Source:
     def parts(self) -> List[PartState]:
         return []
 
+    def wires(self) -> List[Tuple[int, ...]]:
+        """The wires on the board, each the BCM gpios it joins."""
+        return []
+
     def recent_edges(self, limit: int) -> List[Edge]:
         """The last ``limit`` level changes the board remembers (oldest first)."""
         return []
@@ -229,6 +176,11 @@ class Source:
     def generation(self) -> Any:
         """Changes when the board behind the source is replaced (RPIO.sim.use_board())."""
         return None
+
+    def history(self) -> Tuple[List[Tuple[int, int, int]], bool]:
+        """Every level change the board's history ring holds, oldest first, as (t_ns, gpio,
+        level), and whether the ring has wrapped (older changes are lost)."""
+        return [], False
 
     def open_edge_lines(self, gpios: Sequence[int]) -> list:
         """Readable handles yielding 48-byte gpio_v2_line_event records, [] if none."""
@@ -298,6 +250,7 @@ class SimSource(Source):
         from .._gpio import _state
 
         self._sim, self._state = sim, _state
+        self._lines: list = []  # the edge lines this source opened (the page's own)
         sim.chip()  # builds the model now, so a wrong model fails here rather than in a thread
         super().__init__(layout_for(_state.board.info))
 
@@ -320,6 +273,11 @@ class SimSource(Source):
     def pin_states(self, gpios: Optional[Sequence[int]] = None) -> Dict[int, PinState]:
         chip = self.chip()
         kind = self.layout.info.chip
+        own: Dict[int, int] = {}  # this source's own edge lines hold no pin for anyone
+        self._lines = [line for line in self._lines if not line.closed]
+        for line in self._lines:
+            own[line.gpio] = own.get(line.gpio, 0) + 1
+        consumers = self._sim.edge_holders(own)
         states = {}
         for gpio in self.layout.gpios if gpios is None else gpios:
             raw = chip.pin_state(gpio)
@@ -331,8 +289,12 @@ class SimSource(Source):
                 PULL_NAMES.get(raw.pull),
                 raw.drive,
                 bool(raw.floating),
+                consumers.get(gpio),
             )
         return states
+
+    def wires(self) -> List[Tuple[int, ...]]:
+        return [tuple(wire.gpios) for wire in self._sim.wires()]
 
     def parts(self) -> List[PartState]:
         listing = getattr(self._sim, "parts", None)
@@ -350,6 +312,11 @@ class SimSource(Source):
         entries = self.chip().history()[-limit:]
         return [Edge(e[0], e[1], e[2], getattr(e, "cause", None) or None) for e in entries]
 
+    def history(self) -> Tuple[List[Tuple[int, int, int]], bool]:
+        chip = self.chip()
+        entries = chip.history()
+        return [(e[0], e[1], e[2]) for e in entries], len(entries) >= chip.history_capacity
+
     def with_causes(self, edges: Sequence[Edge]) -> List[Edge]:
         """The edges with their causes ("pid 4242 output", "part doorbell"...) from the history."""
         tail = self.chip().history()[-(len(edges) + 256):]
@@ -357,7 +324,9 @@ class SimSource(Source):
         return [Edge(e.t_ns, e.gpio, e.level, causes.get((e.t_ns, e.gpio))) for e in edges]
 
     def open_edge_lines(self, gpios: Sequence[int]) -> list:
-        return open_edge_lines(self.chip(), gpios, "the board page")
+        lines = open_edge_lines(self.chip(), gpios, "the board page")
+        self._lines.extend(lines)
+        return lines
 
     def drive(self, gpio: int, level: Optional[int]) -> None:
         self._check_writable()
@@ -376,25 +345,6 @@ class SimSource(Source):
             raise ValueError(f"part {name!r} ({kind}) cannot {action!r}"
                              + (f": it can {', '.join(allowed)}" if allowed else ""))
         getattr(part, action)()
-
-
-def open_edge_lines(chip, gpios: Sequence[int], who: str) -> list:
-    """Non-blocking event lines of a simulated chip, one per gpio. A line the board refuses (its
-    table of subscribers is shared by every process and bounded) is left out, said once: that
-    pin's state is still polled, only its edges between two looks go unseen."""
-    lines, refused = [], []
-    for gpio in gpios:
-        try:
-            line = chip.request_events(gpio, True, True)
-        except (OSError, RuntimeError, ValueError) as error:
-            refused.append((gpio, error))
-            continue
-        os.set_blocking(line.fileno(), False)
-        lines.append(line)
-    if refused:
-        log.warning("%s: no edge line for GPIO %s (%s): polling instead", who,
-                    ", ".join(str(gpio) for gpio, _ in refused), refused[0][1])
-    return lines
 
 
 class HardwareSource(Source):
@@ -491,6 +441,7 @@ __all__ = [
     "SimSource",
     "Source",
     "current_source",
+    "describe_part",
     "function_name",
     "layout_for",
     "open_edge_lines",

@@ -3,7 +3,8 @@
 ``render(layout, states=None, parts=(), color=False)`` returns the picture as text. Pins sit as on
 the board: odd numbers on the left, even on the right, pin 1 at the top. Without states it is the
 model's pinout; with states every GPIO also shows its function (IN, OUT, or the ALT signal), its
-level (1, 0, or z: floating, which reads 0) and its pull (↑ up, ↓ down, ? the chip cannot say).
+level (1, 0, or z: floating, which reads 0) and its pull (↑ up, ↓ down, ? the chip cannot say),
+and the processes holding pins for edge detection are listed below it, as gpioinfo's consumers.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def _fields(pin: Pin, state: Optional[PinState], parts: Mapping[int, List[str]])
     if state is None:
         return [name]
     level = [_level_text(state), (_PULL_MARK.get(state.pull, "?"), None),
-             (">", "1;35") if state.drive is not None else (" ", None)]
+             (">", "1;35") if state.drive is not None else (" ", None),
+             ("*", "1;33") if getattr(state, "consumer", None) else (" ", None)]
     on_pin = parts.get(pin.gpio, [])
     return [name, level, [_function_text(state)],
             [(f"[{', '.join(on_pin)}]", "1;36")] if on_pin else []]
@@ -146,9 +148,14 @@ def render(layout: Layout, states: Optional[Mapping[int, PinState]] = None,
             state = ", ".join(f"{key}={value}" for key, value in part.state.items())
             gpios = ", ".join(f"GPIO{gpio}" for gpio in part.gpios)
             lines.append(f"  {part.name} ({part.kind} on {gpios})" + (f": {state}" if state else ""))
+    held = [(gpio, state.consumer) for gpio, state in sorted((states or {}).items())
+            if getattr(state, "consumer", None)]
+    if held:
+        lines += ["", _paint([("Held for edge detection (consumer)", "1")], color)]
+        lines += [f"  GPIO{gpio:<3} {consumer}" for gpio, consumer in held]
     if states:
         lines += ["", "level 1/0, z floating (reads 0); pull ↑ up, ↓ down, ? unknown; "
-                      "> driven from outside"]
+                      "> driven from outside; * held for edge detection"]
     return "\n".join(lines) + "\n"
 
 

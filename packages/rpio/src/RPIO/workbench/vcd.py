@@ -40,6 +40,8 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from .layout import layout_for, open_edge_lines
+
 PathOrFile = Union[str, "os.PathLike[str]", IO[str]]
 
 #: femtoseconds per unit
@@ -112,13 +114,14 @@ class WriteSummary:
     start_ns: int
     end_ns: int
     timescale: str
+    save_file: Optional[str] = None  # the GTKWave save file written beside it
 
 
 def write_vcd(out: PathOrFile, changes: Iterable, *, gpios: Optional[Sequence[int]] = None,
               initial: Optional[Mapping[int, Any]] = None,
               names: Optional[Mapping[int, str]] = None, timescale: str = DEFAULT_TIMESCALE,
               start_ns: Optional[int] = None, end_ns: Optional[int] = None,
-              comment: Optional[str] = None) -> WriteSummary:
+              comment: Optional[str] = None, save_file: bool = True) -> WriteSummary:
     """Write level changes as a VCD file (a path or an open text file).
 
     ``changes``: entries ``(t_ns, gpio, level)`` in time order (history entries carry
@@ -128,7 +131,8 @@ def write_vcd(out: PathOrFile, changes: Iterable, *, gpios: Optional[Sequence[in
     starts at the opposite of its first recorded level (the history records changes only), or
     ``x`` when it has none. ``start_ns`` is VCD time 0 (default: the first change); ``end_ns``
     adds a last timestamp so the trace shows its full length. ``names``: ``{gpio: "name"}``
-    (default ``GPIOn``).
+    (default ``GPIOn``). Written to a path, a GTKWave save file goes beside it (``save_file``;
+    :func:`write_gtkw`), its path in the summary's ``save_file``.
     """
     unit_fs = parse_timescale(timescale)
     entries = [_entry(change) for change in changes]
@@ -182,26 +186,61 @@ def write_vcd(out: PathOrFile, changes: Iterable, *, gpios: Optional[Sequence[in
         lines.append(f"#{ticks(end_ns)}")
         last_ns = end_ns
     text = "\n".join(lines) + "\n"
+    summary = WriteSummary({gpio: signal_names[gpio] for gpio in wanted}, len(entries), start_ns,
+                           last_ns, timescale)
     if hasattr(out, "write"):
         out.write(text)
     else:
         with open(out, "w", encoding="ascii", newline="\n") as file:
             file.write(text)
-    return WriteSummary({gpio: signal_names[gpio] for gpio in wanted}, len(entries), start_ns,
-                        last_ns, timescale)
+        if save_file:
+            summary.save_file = write_gtkw(out, [signal_names[gpio] for gpio in wanted])
+    return summary
 
 
-def _part_names() -> Dict[int, str]:
-    """GPIO -> 'GPIOn_part' for the pins parts sit on (when RPIO.sim has parts)."""
-    from .. import sim
+def gtkw_path(vcd_path: PathOrFile) -> str:
+    """The GTKWave save file beside a VCD file: board.vcd -> board.gtkw."""
+    root, ext = os.path.splitext(os.fspath(vcd_path))
+    return (root if ext.lower() == ".vcd" else os.fspath(vcd_path)) + ".gtkw"
 
-    listing = getattr(sim, "parts", None)
+
+def write_gtkw(vcd_path: PathOrFile, signals: Sequence[str], path: Optional[str] = None) -> str:
+    """Write a GTKWave save file for a VCD file RPIO wrote: ``gtkwave board.gtkw`` (or opening
+    the VCD with it) shows every signal at once, in GPIO order, instead of an empty wave pane.
+    Returns its path (default: beside the VCD, ``.gtkw`` for ``.vcd``)."""
+    path = gtkw_path(vcd_path) if path is None else path
+    lines = ["[*] RPIO: the signals of a simulated Raspberry Pi board",
+             f'[dumpfile] "{os.path.abspath(os.fspath(vcd_path))}"',
+             "[timestart] 0",
+             "[sst_expanded] 1",
+             "[signals_width] 180",
+             f"[treeopen] {SCOPE}.",
+             "@28"]  # binary, right-justified: one line per 1-bit wire
+    lines += [f"{SCOPE}.{name}" for name in signals]
+    with open(path, "w", encoding="utf-8", newline="\n") as file:
+        file.write("\n".join(lines) + "\n")
+    return path
+
+
+def _current_chip():
+    """The simulated chip ``import RPIO`` drives here (what ``RPIO.sim.chip()`` returns: this
+    module sits below RPIO.sim and reads RPIO's state directly, so imports go one way)."""
+    from .._gpio import _state
+
+    board = _state.board
+    if not board.simulated:
+        raise RuntimeError("RPIO drives a real Raspberry Pi here: there is no simulated board")
+    _state.driver  # noqa: B018 - builds the model (or attaches to the shared board) on first use
+    return board.chip
+
+
+def _part_names(chip=None) -> Dict[int, str]:
+    """GPIO -> 'GPIOn_part' for the pins parts sit on."""
+    chip = _current_chip() if chip is None else chip
     names: Dict[int, str] = {}
-    if listing is None:
-        return names
-    for part in listing():
-        for gpio in part.gpios:
-            names[gpio] = f"{names.get(gpio, f'GPIO{gpio}')}_{part.name}"
+    for part in chip.parts():
+        gpio = part["gpio"]
+        names[gpio] = f"{names.get(gpio, f'GPIO{gpio}')}_{part['name']}"
     return names
 
 
@@ -220,9 +259,7 @@ def export_vcd(path: PathOrFile, *, gpios: Optional[Sequence[int]] = None,
     ``gpios`` (BCM numbers) limits the signals (default: every GPIO that changed); ``since_ns``
     (CLOCK_MONOTONIC) starts the trace there, each pin at the level it had then.
     """
-    from .. import sim
-
-    history = [_entry(entry) for entry in sim.chip().history()]
+    history = [_entry(entry) for entry in _current_chip().history()]
     initial: Dict[int, Any] = {}
     if since_ns is not None:
         for t_ns, gpio, level, floating in history:  # the level each pin had at since_ns
@@ -261,14 +298,11 @@ class Recorder:
     """
 
     def __init__(self, gpios: Optional[Sequence[int]] = None):
-        from .. import sim
         from .._gpio import _state
 
-        self._chip = sim.chip()
+        self._chip = _current_chip()
         self._info = _state.board.info
         if gpios is None:
-            from .board import layout_for
-
             gpios = layout_for(self._info).gpios
         self.gpios = tuple(sorted(set(gpios)))
         self.start_ns: Optional[int] = None
@@ -284,8 +318,6 @@ class Recorder:
     def start(self) -> Recorder:
         if self.start_ns is not None:
             raise RuntimeError("this recorder has already been started")
-        from .board import open_edge_lines
-
         self._lines = open_edge_lines(self._chip, self.gpios, "the VCD recorder")
         self.start_ns = time.monotonic_ns()
         for gpio in self.gpios:
@@ -353,7 +385,7 @@ class Recorder:
         if only_changed:
             moved = {change[1] for change in self.changes}
             gpios = tuple(gpio for gpio in self.gpios if gpio in moved)
-        all_names = _part_names()
+        all_names = _part_names(self._chip)
         all_names.update(names or {})
         info = self._info
         return write_vcd(path, self.changes, gpios=gpios, initial=self.initial, names=all_names,
@@ -414,6 +446,7 @@ class VcdTrace:
     version: str = ""
     comments: List[str] = field(default_factory=list)
     end_tick: int = 0  # the last timestamp of the file (a trace may end after its last change)
+    source: str = "the VCD text"  # the file it was read from, for messages
 
     def t_ns(self, tick: int) -> float:
         return tick * self.timescale_fs / 10**6
@@ -431,9 +464,26 @@ class VcdTrace:
         ident = self.signal(name).id
         return [(self.t_ns(tick), value) for tick, code, value in self.changes if code == ident]
 
-    def levels(self, name: str) -> List[Tuple[float, Optional[int]]]:
-        """(t_ns, 0 | 1 | None) of a 1-bit signal; None for x, z and the like."""
-        return [(t, _SCALAR_VALUES.get(value.lower())) for t, value in self.values(name)]
+    def levels(self, name: str) -> List[Tuple[float, Optional[Union[int, float]]]]:
+        """(t_ns, value) of a signal: 0 | 1 for a 1-bit wire; the number for a vector (an 8-bit
+        bus ``b10100101`` is 165); a float for a ``real``. None for x, z and the like (a vector
+        with any x or z bit)."""
+        signal = self.signal(name)
+        return [(t, _number(value, signal)) for t, value in self.values(name)]
+
+
+def _number(value: str, signal: VcdSignal) -> Optional[Union[int, float]]:
+    if signal.type == "real" or signal.type == "realtime":
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    if signal.width == 1 and len(value) == 1:
+        return _SCALAR_VALUES.get(value.lower())
+    bits = value.lower().replace("l", "0").replace("h", "1")
+    if not bits or set(bits) - {"0", "1"}:
+        return None
+    return int(bits, 2)
 
 
 def _tokens(text: str):
@@ -441,15 +491,43 @@ def _tokens(text: str):
         yield from line.split()
 
 
-def read_vcd(source: PathOrFile) -> VcdTrace:
-    """Parse a VCD file (a path, an open text file, or the text itself if it starts with '$')."""
+#: the largest VCD file read_vcd reads (bytes); its changes take about 10 times as much memory
+MAX_VCD_BYTES = 64 << 20
+MAX_SCOPE_DEPTH = 64
+
+
+def read_vcd(source: PathOrFile, *, max_bytes: int = MAX_VCD_BYTES) -> VcdTrace:
+    """Parse a VCD file (a path, an open text file, or the text itself if it starts with '$').
+
+    A path must be a regular file of at most ``max_bytes`` bytes of text (a FIFO or a device is
+    refused at once, never waited on). Every error is one ValueError line naming the file.
+    """
+    from .._files import decode_text, read_regular_file
+
+    name = "the VCD text"
     if hasattr(source, "read"):
-        text = source.read()
+        name = getattr(source, "name", None) or "the VCD stream"
+        text = source.read(max_bytes + 1)
+        if isinstance(text, bytes):
+            text = decode_text(text, name, "VCD file")
+        if len(text) > max_bytes:
+            raise ValueError(f"{name}: larger than {max_bytes} bytes, the most read_vcd reads")
     elif isinstance(source, str) and source.lstrip().startswith("$"):
         text = source
     else:
-        with open(source, encoding="utf-8", errors="replace") as file:
-            text = file.read()
+        name = os.fspath(source)
+        text = decode_text(read_regular_file(name, max_bytes, "VCD file"), name, "VCD file")
+    if "\0" in text:
+        raise ValueError(f"{name}: binary data (a NUL character), not a VCD file")
+    try:
+        trace = _parse_vcd(text)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    trace.source = name
+    return trace
+
+
+def _parse_vcd(text: str) -> VcdTrace:
     tokens = _tokens(text)
     timescale_fs = 10**6  # 1 ns when the file does not say (IEEE 1364 leaves it to the tool)
     signals: List[VcdSignal] = []
@@ -480,13 +558,16 @@ def read_vcd(source: PathOrFile) -> VcdTrace:
             if keyword == "timescale":
                 timescale_fs = parse_timescale("".join(words))
             elif keyword == "scope":
+                if len(scope) >= MAX_SCOPE_DEPTH:
+                    raise ValueError(f"scopes nest deeper than {MAX_SCOPE_DEPTH} levels")
                 scope.append(words[1] if len(words) > 1 else (words[0] if words else ""))
             elif keyword == "upscope":
                 if scope:
                     scope.pop()
             elif keyword == "var":
-                if len(words) < 4:
-                    raise ValueError(f"malformed $var: {' '.join(words)}")
+                if len(words) < 4 or not words[1].isdigit() or not 0 < int(words[1]) <= 4096:
+                    raise ValueError(f"malformed $var: {' '.join(words)[:80]!r} (expected "
+                                     "$var TYPE WIDTH ID NAME $end, a width of 1 to 4096)")
                 signal = VcdSignal(words[2], words[3], tuple(scope), int(words[1]), words[0])
                 signals.append(signal)
                 by_id.setdefault(signal.id, signal)
@@ -503,6 +584,8 @@ def read_vcd(source: PathOrFile) -> VcdTrace:
             continue  # stray text in the header (some tools print a banner into the file)
         first = token[0]
         if first == "#":
+            if not token[1:].isdigit() or not token[1:].isascii():
+                raise ValueError(f"a VCD time is #DIGITS, not {token[:40]!r}")
             new_tick = int(token[1:])
             if new_tick < tick:
                 raise ValueError(f"VCD time goes backwards: #{new_tick} after #{tick}")
@@ -510,17 +593,19 @@ def read_vcd(source: PathOrFile) -> VcdTrace:
         elif first in "bBrRsS":
             ident = next(tokens, None)
             if ident is None:
-                raise ValueError(f"value {token!r} has no identifier")
+                raise ValueError(f"value {token[:40]!r} has no identifier")
+            if ident not in by_id:
+                raise ValueError(f"value change for an undeclared identifier {ident[:40]!r}")
             changes.append((tick, ident, token[1:]))
         elif first in "01xXzZuUwWlLhH-":
             ident = token[1:]
             if not ident:
                 ident = next(tokens, "")
             if ident not in by_id:
-                raise ValueError(f"value change for an undeclared identifier {ident!r}")
+                raise ValueError(f"value change for an undeclared identifier {ident[:40]!r}")
             changes.append((tick, ident, first))
         else:
-            raise ValueError(f"unexpected token in VCD data: {token!r}")
+            raise ValueError(f"unexpected token in VCD data: {token[:40]!r}")
     return VcdTrace(timescale_fs, signals, changes, date, version, comments, tick)
 
 
@@ -535,20 +620,34 @@ class Replay:
     ``start()`` runs it in a thread (``wait()``, ``stop()``), ``run()`` in the caller's. The
     first timestamp of the file happens at the start; each change at ``start + (t - t_first) *
     scale``. ``applied`` lists what was driven, as (t_ns actual, gpio, level or None).
+
+    When it ends (its last change, ``stop()``, or an error) each pin it drove gets back the
+    outside drive it had before (released, most often), as a probe lifted off the board: a
+    button's next press, a generator, the script's own output decide the pin again.
+    ``hold=True`` leaves the pins driven at the file's last levels instead. ``restored`` lists
+    what was given back, as (gpio, drive).
     """
 
     def __init__(self, trace: Union[VcdTrace, PathOrFile], scale: float = 1.0, *,
                  channels: Optional[Mapping[str, int]] = None,
-                 drive: Optional[Callable[[int, Optional[int]], None]] = None):
+                 drive: Optional[Callable[[int, Optional[int]], None]] = None,
+                 gpio_count: Optional[int] = None, hold: bool = False,
+                 drive_state: Optional[Callable[[int], Optional[int]]] = None):
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale < 0:
             raise ValueError(f"scale is a number >= 0 (1.0: real time), not {scale!r}")
         self.trace = trace if isinstance(trace, VcdTrace) else read_vcd(trace)
         self.scale = float(scale)
         if drive is None:
-            from .. import sim
-
-            drive = sim.chip().drive
+            chip = _current_chip()
+            drive = chip.drive
+            if gpio_count is None:
+                gpio_count = chip.num_gpios()
+            if drive_state is None:
+                drive_state = lambda gpio: chip.pin_state(gpio).drive  # noqa: E731
         self._drive = drive
+        self._drive_state = drive_state  # None: every pin was undriven before
+        self.hold = bool(hold)
+        self.restored: List[Tuple[int, Optional[int]]] = []
         mapping: Dict[str, int] = {}
         self.skipped: List[str] = []
         for signal in self.trace.signals:
@@ -560,6 +659,12 @@ class Replay:
             if gpio is None or signal.width != 1:
                 self.skipped.append(signal.path)
                 continue
+            if isinstance(gpio, bool) or not isinstance(gpio, int) or gpio < 0 or (
+                    gpio_count is not None and gpio >= gpio_count):
+                lacks = f"this board has GPIO 0-{gpio_count - 1}" if gpio_count else "no such GPIO"
+                raise ValueError(f"{self.trace.source}: signal {signal.path} drives GPIO {gpio}: "
+                                 f"{lacks} (map it elsewhere with channels={{'{signal.name}': "
+                                 "gpio}, or rpio sim replay --map)")
             mapping[signal.id] = int(gpio)
         if channels:
             known = {s.path for s in self.trace.signals} | {s.name for s in self.trace.signals}
@@ -606,8 +711,12 @@ class Replay:
                 time.sleep(0)
 
     def run(self) -> Replay:
-        """Replay in this thread; returns when the last change is driven (or stop())."""
+        """Replay in this thread; returns when the last change is driven (or stop()), the pins
+        it drove given back their drive from before (unless ``hold``)."""
+        found: Dict[int, Optional[int]] = {}
         try:
+            for gpio in sorted(set(self.mapping.values())):
+                found[gpio] = self._drive_state(gpio) if self._drive_state else None
             self.started_ns = time.monotonic_ns()
             for offset, gpio, level in self.plan:
                 if not self._sleep_until(self.started_ns + offset):
@@ -618,8 +727,22 @@ class Replay:
             self.error = error
             raise
         finally:
-            self._done.set()
+            try:
+                if not self.hold:
+                    self._restore(found)
+            finally:
+                self._done.set()
         return self
+
+    def _restore(self, found: Dict[int, Optional[int]]) -> None:
+        driven = []
+        for _t, gpio, _level in self.applied:
+            if gpio not in driven:
+                driven.append(gpio)
+        for gpio in driven:
+            before = found.get(gpio)
+            self._drive(gpio, before)
+            self.restored.append((gpio, before))
 
     def start(self) -> Replay:
         """Replay in a background thread; returns at once."""
@@ -650,12 +773,14 @@ class Replay:
 
 
 def replay_vcd(path: Union[VcdTrace, PathOrFile], scale: float = 1.0, *,
-               channels: Optional[Mapping[str, int]] = None, wait: bool = True) -> Replay:
+               channels: Optional[Mapping[str, int]] = None, wait: bool = True,
+               hold: bool = False) -> Replay:
     """Replay a VCD file on the simulated board's pins (see :class:`Replay`).
 
-    ``wait=True`` returns when done; ``wait=False`` returns the running replay at once.
+    ``wait=True`` returns when done; ``wait=False`` returns the running replay at once. The pins
+    get their drive from before back at the end, unless ``hold=True``.
     """
-    replay = Replay(path, scale, channels=channels)
+    replay = Replay(path, scale, channels=channels, hold=hold)
     if wait:
         return replay.run()
     return replay.start()
@@ -678,6 +803,8 @@ __all__ = [
     "dumps",
     "export_vcd",
     "gpio_of_name",
+    "gtkw_path",
+    "write_gtkw",
     "parse_timescale",
     "read_vcd",
     "record",

@@ -6,12 +6,14 @@
   const $ = (id) => document.getElementById(id);
   const headerEl = $("header"), extraEl = $("extra"), partsEl = $("parts"), edgesEl = $("edges");
   const statusEl = $("status"), modeEl = $("mode"), errorEl = $("error"), canvas = $("waves");
-  const WINDOW_MS = 10000, MAX_EDGES_SHOWN = 100, MAX_ROWS = 8;
+  const MAX_EDGES_SHOWN = 100, MAX_ROWS = 10, MAX_TIMELINE_EDGES = 60000;
+  const wiresLayer = $("wires-layer"), wiresListEl = $("wires-list");
 
   let board = null;          // {layout, kind, simulated, writable, shared}
   let pins = {};             // gpio -> pin state
   let parts = [];            // [{name, kind, gpios, state, actions}]
-  let edges = [];            // [{t_ns, gpio, level, cause}] oldest first
+  let edges = [];            // [{t_ns, gpio, level, cause}] oldest first (the list below)
+  let wires = [];            // [[gpio, gpio, ...], ...]
   let clockOffsetMs = 0;     // server CLOCK_MONOTONIC ms minus performance.now()
   let layoutKey = "";
   const pinEls = {};         // gpio -> {pin, dot, label, fn, lvl, pull, tags, drive}
@@ -62,6 +64,7 @@
     pins = {};
     for (const [gpio, pin] of Object.entries(data.pins || {})) pins[gpio] = pin;
     parts = data.parts || [];
+    wires = data.wires || [];
     edges = (data.edges || []).slice();
     const key = JSON.stringify(board.layout);
     if (key !== layoutKey) {
@@ -71,8 +74,9 @@
     renderMode();
     for (const gpio of Object.keys(pinEls)) updatePin(gpio, false);
     renderParts();
+    renderWires();
     renderEdgeList(true);
-    drawWaves();
+    timeline.reset();
   }
 
   function applyUpdate(data) {
@@ -84,6 +88,11 @@
     if (data.parts) {
       parts = data.parts;
       renderParts();
+      for (const gpio of Object.keys(pinEls)) updatePin(gpio, false);
+    }
+    if (data.wires) {
+      wires = data.wires;
+      renderWires();
       for (const gpio of Object.keys(pinEls)) updatePin(gpio, false);
     }
     if (data.causes) {
@@ -106,7 +115,7 @@
       if (edges.length > 2000) edges = edges.slice(-1000);
       for (const gpio of new Set(data.edges.map((e) => e.gpio))) flash(gpio);
       renderEdgeList(false, data.edges);
-      drawWaves();
+      timeline.soon();
     }
   }
 
@@ -190,6 +199,8 @@
     entry.lvl = el("span", "lvl");
     entry.pull = el("span", "pull");
     entry.tags = el("span", "tags");
+    entry.holder = el("span", "holder", "⚡");
+    entry.holder.hidden = true;
     entry.drive = el("span", "drive");
     for (const [value, text, what] of [["1", "1", "high"], ["0", "0", "low"], ["release", "×", "released"]]) {
       const button = el("button", "drive-" + value, text);
@@ -201,7 +212,7 @@
       });
       entry.drive.append(button);
     }
-    label.append(entry.fn, entry.lvl, entry.pull, entry.tags, entry.drive);
+    label.append(entry.fn, entry.lvl, entry.pull, entry.holder, entry.tags, entry.drive);
     return label;
   }
 
@@ -229,7 +240,9 @@
       entry.dot.classList.toggle("driven", state.drive !== null);
       entry.pin.title = "GPIO" + gpio + ": " + state.function + (state.signal ? " " + state.signal : "") +
         ", level " + level + (state.floating ? " (floating)" : "") +
-        (state.pull ? ", pull " + state.pull : "") + (state.drive !== null ? ", driven to " + state.drive : "");
+        (state.pull ? ", pull " + state.pull : "") + (state.drive !== null ? ", driven to " + state.drive : "") +
+        (state.consumer ? ", held for edge detection by " + state.consumer : "");
+      entry.pin.dataset.consumer = state.consumer || "";
     }
     if (entry.label) {
       entry.label.dataset.level = level;
@@ -241,8 +254,21 @@
       const names = parts.filter((p) => p.gpios.includes(Number(gpio))).map((p) => p.name);
       entry.tags.textContent = "";
       for (const name of names) entry.tags.append(el("span", "tag", name));
+      for (const wire of wires) {
+        if (!wire.includes(Number(gpio))) continue;
+        const others = wire.filter((g) => g !== Number(gpio)).map((g) => "GPIO" + g).join(", ");
+        const tag = el("span", "tag wire-tag", "⟷ " + others);
+        tag.title = "wired to " + others;
+        entry.tags.append(tag);
+      }
+      entry.holder.hidden = !state.consumer;
+      entry.holder.title = state.consumer ? "held for edge detection by " + state.consumer : "";
+      entry.holder.dataset.consumer = state.consumer || "";
+      // a simulated input, or a pin with no function yet (every pin of a Pi 5 at reset), can be
+      // driven from outside; a real board only lets an output be set
       const realOutput = !board.simulated && state.function === "OUT";
-      const showDrive = board.writable && ((board.simulated && state.function === "IN") || realOutput);
+      const simDrivable = board.simulated && (state.function === "IN" || state.function === "NONE");
+      const showDrive = board.writable && (simDrivable || realOutput);
       entry.drive.hidden = !showDrive;
       entry.drive.querySelector(".drive-release").hidden = realOutput;
       for (const button of entry.drive.querySelectorAll("button")) {
@@ -255,7 +281,16 @@
   }
 
   // -- parts ---------------------------------------------------------------------------------------
+  let partsKey = "";
   function renderParts() {
+    // the same parts as before: update their state in place (a card rebuilt under the pointer
+    // would lose a press); otherwise draw them again
+    const key = JSON.stringify(parts.map((p) => [p.name, p.kind, p.gpios, p.actions]));
+    if (key === partsKey && parts.length) {
+      for (const part of parts) updatePart(part);
+      return;
+    }
+    partsKey = key;
     partsEl.textContent = "";
     if (!parts.length) {
       partsEl.append(el("p", "empty", "No parts on this board."));
@@ -266,9 +301,24 @@
     partsEl.append(list);
   }
 
-  function describeState(state) {
-    const shown = (v) => v === null || v === undefined ? "–" : typeof v === "number" ? +v.toFixed(3) : v;
-    return Object.entries(state || {}).map(([k, v]) => k.replace("_", " ") + ": " + shown(v)).join(", ");
+  function updatePart(part) {
+    const box = partsEl.querySelector('.part[data-part="' + CSS.escape(part.name) + '"]');
+    if (!box) return;
+    const summary = box.querySelector(".summary");
+    if (summary) summary.textContent = part.summary || "";
+    const button = box.querySelector(".part-button");
+    if (button) {
+      const pressed = !!(part.state && part.state.pressed);
+      button.classList.toggle("pressed", pressed);
+      button.setAttribute("aria-pressed", String(pressed));
+    }
+    const led = box.querySelector(".led");
+    if (led) led.classList.toggle("on", !!(part.state && part.state.on));
+    const fill = box.querySelector(".meter span");
+    if (fill && typeof (part.state || {}).brightness === "number") {
+      fill.style.width = Math.round(Math.max(0, Math.min(1, part.state.brightness)) * 100) + "%";
+      fill.parentNode.title = "brightness " + Math.round(part.state.brightness * 100) + " %";
+    }
   }
 
   function makePart(part) {
@@ -305,7 +355,7 @@
           post("/api/part", {name: part.name, action: "click"});
         }
       });
-      box.append(button, el("div", "kind", "button on " + where));
+      box.append(button, el("div", "kind", "button on " + where), el("div", "summary", part.summary || ""));
       return box;
     }
     const title = el("div");
@@ -317,8 +367,15 @@
     }
     title.append(el("b", "", part.name));
     box.append(title, el("div", "kind", part.kind + " on " + where));
-    const details = describeState(part.state);
-    if (details) box.append(el("div", "state", details));
+    box.append(el("div", "summary", part.summary || ""));
+    if (part.kind === "led" && typeof (part.state || {}).brightness === "number") {
+      const meter = el("div", "meter");
+      const fill = el("span");
+      fill.style.width = Math.round(Math.max(0, Math.min(1, part.state.brightness)) * 100) + "%";
+      meter.append(fill);
+      meter.title = "brightness " + Math.round(part.state.brightness * 100) + " %";
+      box.append(meter);
+    }
     for (const action of part.actions || []) {
       const button = el("button", "part-action", action);
       button.type = "button";
@@ -352,52 +409,292 @@
     }
   }
 
-  let waveTimer = null;
-  function drawWaves() {
-    const ctx = canvas.getContext("2d");
-    const width = canvas.width, height = canvas.height;
-    ctx.clearRect(0, 0, width, height);
-    const nowMs = performance.now() + clockOffsetMs, startMs = nowMs - WINDOW_MS;
-    $("window-label").textContent = "last " + WINDOW_MS / 1000 + " s";
-    const recent = edges.filter((e) => e.t_ns / 1e6 >= startMs);
-    const gpios = [...new Set(recent.map((e) => e.gpio))].slice(-MAX_ROWS);
-    if (!gpios.length) {
-      ctx.fillStyle = "#6b736f";
-      ctx.font = "12px system-ui, sans-serif";
-      ctx.fillText("no edge in the last " + WINDOW_MS / 1000 + " s", 10, 20);
-      waveTimer = null;
-      return;
-    }
-    const rowH = Math.min(36, (height - 8) / gpios.length), labelW = 56;
-    const x = (ms) => labelW + (ms - startMs) / WINDOW_MS * (width - labelW - 4);
-    gpios.forEach((gpio, row) => {
-      const top = 4 + row * rowH, high = top + 4, low = top + rowH - 6;
-      const own = edges.filter((e) => e.gpio === gpio);
-      const before = own.filter((e) => e.t_ns / 1e6 < startMs);
-      const inside = own.filter((e) => e.t_ns / 1e6 >= startMs);
-      let level = before.length ? before[before.length - 1].level : 1 - inside[0].level;
-      ctx.fillStyle = "#1d2421";
-      ctx.font = "11px ui-monospace, monospace";
-      ctx.fillText("GPIO" + gpio, 4, (high + low) / 2 + 4);
-      ctx.strokeStyle = "#1f6b3a";
-      ctx.lineWidth = 1.5;
-      ctx.beginPath();
-      let px = labelW;
-      ctx.moveTo(px, level ? high : low);
-      for (const edge of inside) {
-        const ex = x(edge.t_ns / 1e6);
-        ctx.lineTo(ex, level ? high : low);
-        level = edge.level;
-        ctx.lineTo(ex, level ? high : low);
-        px = ex;
+  // -- wires ---------------------------------------------------------------------------------------
+  function renderWires() {
+    wiresListEl.textContent = "";
+    wiresListEl.hidden = !wires.length;
+    if (wires.length) {
+      wiresListEl.append(el("b", "", "Wires "));
+      for (const wire of wires) {
+        const item = el("span", "wire", wire.map((g) => "GPIO" + g).join(" ⟷ "));
+        item.dataset.gpios = wire.join(",");
+        wiresListEl.append(item);
       }
-      ctx.lineTo(width - 4, level ? high : low);
-      ctx.stroke();
-    });
-    if (!waveTimer) {
-      waveTimer = setTimeout(() => { waveTimer = null; drawWaves(); }, 100);
+    }
+    drawWires();
+  }
+
+  function drawWires() {
+    // a curve from pin to pin over the header, bulging outwards on the side of the first pin
+    wiresLayer.textContent = "";
+    const NS = "http://www.w3.org/2000/svg";
+    const origin = wiresLayer.getBoundingClientRect();
+    for (const wire of wires) {
+      for (let i = 0; i + 1 < wire.length; i++) {
+        const a = pinEls[wire[i]], b = pinEls[wire[i + 1]];
+        if (!a || !b || !a.dot || !b.dot) continue;
+        const ra = a.dot.getBoundingClientRect(), rb = b.dot.getBoundingClientRect();
+        const ax = ra.left + ra.width / 2 - origin.left, ay = ra.top + ra.height / 2 - origin.top;
+        const bx = rb.left + rb.width / 2 - origin.left, by = rb.top + rb.height / 2 - origin.top;
+        const path = document.createElementNS(NS, "path");
+        if (Math.abs(by - ay) < ra.height / 2) {
+          // side by side (pins 15 and 16): an arch between the rows, clear of the numbers
+          const lift = ra.height * 0.9;
+          path.setAttribute("d", `M${ax},${ay - ra.height / 2} C${ax},${ay - lift} ${bx},${by - lift} ${bx},${by - rb.height / 2}`);
+        } else {
+          const mid = origin.width / 2, side = (ax + bx) / 2 < mid ? -1 : 1;
+          const bulge = side * (14 + Math.min(60, Math.abs(by - ay) / 4));
+          path.setAttribute("d", `M${ax},${ay} C${ax + bulge},${ay} ${bx + bulge},${by} ${bx},${by}`);
+        }
+        path.dataset.gpios = wire[i] + "," + wire[i + 1];
+        const title = document.createElementNS(NS, "title");
+        title.textContent = "wire GPIO" + wire[i] + " ⟷ GPIO" + wire[i + 1];
+        path.append(title);
+        wiresLayer.append(path);
+      }
     }
   }
+  window.addEventListener("resize", () => { drawWires(); timeline.draw(); });
+
+  // -- the timeline: the board's history, drawn only where the page has it -------------------------
+  const timeline = (function () {
+    let byGpio = new Map();      // gpio -> [[t_ms, level], ...] oldest first
+    let count = 0;
+    let coveredFromMs = null;    // complete since then (-Infinity: since the board started)
+    let lastNs = 0;              // the newest change fetched
+    let spanMs = 10000, endMs = null;  // the view: its width, and its end (null: now, live)
+    let fetching = false, pending = false, timer = null, drawTimer = null;
+    const liveButton = $("live");
+
+    function nowMs() { return performance.now() + clockOffsetMs; }
+
+    function reset() {
+      byGpio = new Map();
+      count = 0;
+      coveredFromMs = null;
+      lastNs = 0;
+      fetchNow();
+    }
+
+    function soon() {
+      if (!timer) timer = setTimeout(() => { timer = null; fetchNow(); }, 150);
+    }
+
+    function add(list) {
+      for (const e of list) {
+        let own = byGpio.get(e.gpio);
+        if (!own) byGpio.set(e.gpio, own = []);
+        own.push([e.t_ns / 1e6, e.level]);
+        count++;
+      }
+      if (count > MAX_TIMELINE_EDGES) {   // keep the newest; the page's history starts later
+        const all = [];
+        for (const [gpio, own] of byGpio) for (const [t] of own) all.push(t);
+        all.sort((a, b) => a - b);
+        const cut = all[count - MAX_TIMELINE_EDGES];
+        count = 0;
+        for (const [gpio, own] of byGpio) {
+          const kept = own.filter(([t]) => t >= cut);
+          byGpio.set(gpio, kept);
+          count += kept.length;
+        }
+        coveredFromMs = Math.max(coveredFromMs ?? -Infinity, cut);
+      }
+    }
+
+    async function fetchNow() {
+      if (fetching) { pending = true; return; }
+      if (!board || !board.simulated) { draw(); return; }
+      fetching = true;
+      try {
+        const response = await fetch("/api/history?since_ns=" + lastNs);
+        if (!response.ok) return;
+        const data = await response.json();
+        syncClock(data.now_ns);
+        const fresh = data.edges || [];
+        if (!data.complete || coveredFromMs === null) {
+          // changes were lost before these (or this is the first look): start again from here
+          byGpio = new Map();
+          count = 0;
+          if (data.complete) coveredFromMs = data.from_ns === null ? -Infinity : data.from_ns / 1e6;
+          else coveredFromMs = fresh.length ? fresh[0].t_ns / 1e6 : data.now_ns / 1e6;
+        }
+        add(fresh);
+        if (fresh.length) lastNs = fresh[fresh.length - 1].t_ns;
+      } catch (error) {
+        // the server went away: the event stream says so
+      } finally {
+        fetching = false;
+        draw();
+        if (pending) { pending = false; soon(); }
+      }
+    }
+
+    function niceStep(ms) {
+      const steps = [1, 2, 5];
+      let base = Math.pow(10, Math.floor(Math.log10(ms)));
+      for (;;) {
+        for (const k of steps) if (k * base >= ms) return k * base;
+        base *= 10;
+      }
+    }
+
+    function label(ms) {
+      const a = Math.abs(ms);
+      if (a === 0) return "now";
+      if (a >= 1000) return "−" + +(a / 1000).toFixed(3) + " s";
+      if (a >= 1) return "−" + +a.toFixed(3) + " ms";
+      return "−" + +(a * 1000).toFixed(1) + " µs";
+    }
+
+    function spanText(ms) {
+      return ms >= 1000 ? +(ms / 1000).toFixed(3) + " s" : ms >= 1 ? +ms.toFixed(3) + " ms" : +(ms * 1000).toFixed(1) + " µs";
+    }
+
+    function draw() {
+      const dpr = window.devicePixelRatio || 1;
+      const cssW = canvas.clientWidth || 300, cssH = canvas.clientHeight || 200;
+      if (canvas.width !== Math.round(cssW * dpr) || canvas.height !== Math.round(cssH * dpr)) {
+        canvas.width = Math.round(cssW * dpr);     // sharp on HiDPI screens: one canvas pixel
+        canvas.height = Math.round(cssH * dpr);    // per device pixel
+      }
+      const ctx = canvas.getContext("2d");
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.clearRect(0, 0, cssW, cssH);
+      const now = nowMs(), end = endMs === null ? now : endMs, start = end - spanMs;
+      liveButton.classList.toggle("active", endMs === null);
+      $("window-label").textContent = spanText(spanMs) + (endMs === null ? " · live" : " · ending " + label(now - end));
+      const labelW = 58, axisH = 18, right = cssW - 6, plotW = right - labelW;
+      const x = (ms) => labelW + (ms - start) / spanMs * plotW;
+      const known = coveredFromMs === null ? now : Math.max(coveredFromMs, -1e300);
+      const gpios = [...byGpio.keys()].filter((g) => byGpio.get(g).length).sort((a, b) => a - b).slice(0, MAX_ROWS);
+      canvas.dataset.rows = gpios.join(",");
+      canvas.dataset.coveredFrom = coveredFromMs === null ? "" : String(coveredFromMs);
+      canvas.dataset.start = String(start);
+      canvas.dataset.end = String(end);
+      // no history before `known`: hatched, nothing drawn there
+      const hx = Math.max(labelW, Math.min(right, x(known)));
+      if (hx > labelW) {
+        ctx.save();
+        ctx.fillStyle = "#eef0ec";
+        ctx.fillRect(labelW, 0, hx - labelW, cssH - axisH);
+        ctx.strokeStyle = "#d5d9d3";
+        ctx.lineWidth = 1;
+        ctx.beginPath();
+        for (let k = labelW - cssH; k < hx; k += 8) { ctx.moveTo(k, cssH - axisH); ctx.lineTo(k + cssH - axisH, 0); }
+        ctx.rect(labelW, 0, hx - labelW, cssH - axisH);
+        ctx.clip();
+        ctx.stroke();
+        ctx.restore();
+        ctx.fillStyle = "#6b736f";
+        ctx.font = "11px system-ui, sans-serif";
+        if (hx - labelW > 70) ctx.fillText("no history", labelW + 6, 14);
+      }
+      // the time axis
+      ctx.strokeStyle = "#c9cec8";
+      ctx.fillStyle = "#6b736f";
+      ctx.font = "10px system-ui, sans-serif";
+      ctx.lineWidth = 1;
+      const step = niceStep(spanMs / Math.max(2, Math.floor(plotW / 80)));
+      const first = Math.ceil((start - now) / step) * step;
+      for (let rel = first; now + rel <= end + 1e-9; rel += step) {
+        const tx = Math.round(x(now + rel)) + 0.5;
+        ctx.beginPath();
+        ctx.moveTo(tx, 0);
+        ctx.lineTo(tx, cssH - axisH + 3);
+        ctx.globalAlpha = 0.5;
+        ctx.stroke();
+        ctx.globalAlpha = 1;
+        const text = label(-rel);
+        const w = ctx.measureText(text).width;
+        ctx.fillText(text, Math.min(right - w, Math.max(labelW, tx - w / 2)), cssH - 5);
+      }
+      if (!gpios.length) {
+        ctx.fillStyle = "#6b736f";
+        ctx.font = "12px system-ui, sans-serif";
+        ctx.fillText(board && !board.simulated ? "a real board keeps no history" : "no level change yet", labelW + 6, 34);
+        schedule();
+        return;
+      }
+      const rowH = Math.min(34, (cssH - axisH - 4) / gpios.length);
+      gpios.forEach((gpio, row) => {
+        const top = 4 + row * rowH, high = top + 3, low = top + rowH - 5;
+        const own = byGpio.get(gpio);
+        ctx.fillStyle = "#1d2421";
+        ctx.font = "11px ui-monospace, monospace";
+        ctx.fillText("GPIO" + gpio, 4, (high + low) / 2 + 4);
+        // the level before the first change the page has: the opposite of that change
+        let i = 0;
+        while (i < own.length && own[i][0] < start) i++;
+        let level = i > 0 ? own[i - 1][1] : 1 - own[0][1];
+        const from = Math.max(start, known);
+        if (from >= end) return;
+        ctx.strokeStyle = "#1f6b3a";
+        ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        const y = (v) => v ? high : low;
+        ctx.moveTo(x(from), y(level));
+        let lastX = -1;
+        for (; i < own.length && own[i][0] <= end; i++) {
+          const [t, v] = own[i];
+          if (t < from) { level = v; continue; }
+          const ex = x(t);
+          if (ex - lastX < 0.5 && v === level) continue;
+          ctx.lineTo(ex, y(level));
+          ctx.lineTo(ex, y(v));
+          level = v;
+          lastX = ex;
+        }
+        ctx.lineTo(x(Math.min(end, now)), y(level));
+        ctx.stroke();
+      });
+      schedule();
+    }
+
+    function schedule() {
+      if (endMs === null && !drawTimer) drawTimer = setTimeout(() => { drawTimer = null; draw(); }, 100);
+    }
+
+    function zoom(factor, atX) {
+      const rect = canvas.getBoundingClientRect(), labelW = 58;
+      const now = nowMs(), end = endMs === null ? now : endMs, start = end - spanMs;
+      const plotW = rect.width - 6 - labelW;
+      const fraction = atX === undefined ? 1 : Math.max(0, Math.min(1, (atX - rect.left - labelW) / plotW));
+      const anchor = start + fraction * spanMs;
+      const next = Math.max(0.01, Math.min(3600e3, spanMs * factor));
+      let newEnd = anchor + (1 - fraction) * next;
+      spanMs = next;
+      endMs = endMs === null && fraction === 1 ? null : Math.min(newEnd, now) >= now - 1 ? null : newEnd;
+      draw();
+    }
+
+    $("zoom-in").addEventListener("click", () => zoom(0.5));
+    $("zoom-out").addEventListener("click", () => zoom(2));
+    liveButton.addEventListener("click", () => { endMs = null; draw(); });
+    canvas.addEventListener("wheel", (event) => {
+      event.preventDefault();
+      zoom(event.deltaY > 0 ? 1.25 : 0.8, event.clientX);
+    }, {passive: false});
+    let drag = null;
+    canvas.addEventListener("pointerdown", (event) => {
+      drag = {x: event.clientX, end: endMs === null ? nowMs() : endMs};
+      canvas.setPointerCapture(event.pointerId);
+      canvas.classList.add("dragging");
+    });
+    canvas.addEventListener("pointermove", (event) => {
+      if (!drag) return;
+      const plotW = canvas.getBoundingClientRect().width - 64;
+      const moved = (event.clientX - drag.x) / plotW * spanMs;
+      const newEnd = drag.end - moved;
+      endMs = newEnd >= nowMs() ? null : newEnd;
+      draw();
+    });
+    const stop = () => { drag = null; canvas.classList.remove("dragging"); };
+    canvas.addEventListener("pointerup", stop);
+    canvas.addEventListener("pointercancel", stop);
+    setInterval(() => { if (board && board.simulated) fetchNow(); }, 1000);  // what no edge line tells
+    return {reset, soon, draw, view: () => ({spanMs, endMs})};
+  })();
 
   connect();
 })();
