@@ -21,6 +21,7 @@ namespace {
 PyObject* g_pwm_error = nullptr;
 PyObject* g_arg_error = nullptr;
 PyObject* g_model_fault = nullptr;
+PyObject* g_busy_error = nullptr;
 int g_test_fd = -1;
 
 void test_hook() {
@@ -80,7 +81,11 @@ PYBIND11_MODULE(_pwm, m) {
     g_model_fault = PyErr_NewExceptionWithDoc("rpio_pwm._pwm.ModelFault",
                                               "The simulated DMA engine met something the hardware would not run.",
                                               PyExc_RuntimeError, nullptr);
+    g_busy_error = PyErr_NewExceptionWithDoc("rpio_pwm._pwm.DMAChannelBusyError",
+                                             "The DMA channel is in use by another program; choose another one.",
+                                             g_pwm_error, nullptr);
     m.add_object("PWMError", py::handle(g_pwm_error));
+    m.add_object("DMAChannelBusyError", py::handle(g_busy_error));
     m.add_object("PWMArgumentError", py::handle(g_arg_error));
     m.add_object("ModelFault", py::handle(g_model_fault));
     py::register_exception_translator([](std::exception_ptr p) {
@@ -88,6 +93,8 @@ PYBIND11_MODULE(_pwm, m) {
             if (p) std::rethrow_exception(p);
         } catch (const PwmArgumentError& e) {
             PyErr_SetString(g_arg_error, e.what());
+        } catch (const DmaChannelBusy& e) {
+            PyErr_SetString(g_busy_error, e.what());
         } catch (const PwmError& e) {
             PyErr_SetString(g_pwm_error, e.what());
         } catch (const ModelFault& e) {
@@ -203,6 +210,10 @@ PYBIND11_MODULE(_pwm, m) {
         .def("slot_ticks", &SimSoc::slot_ticks)
         .def("fifo_underruns", &SimSoc::fifo_underruns)
         .def("channel_active", &SimSoc::channel_active)
+        .def("occupy_channel", &SimSoc::occupy_channel, py::arg("ch"), py::arg("active") = true,
+             py::arg("conblk") = 0x4D000000u)
+        .def("channel_foreign", &SimSoc::channel_foreign)
+        .def_property_readonly("takeovers", &SimSoc::takeovers)
         .def("alloc_dma", &SimSoc::alloc_dma)
         .def("free_dma", &SimSoc::free_dma)
         .def("mem_write", [](SimSoc& s, const DmaBuffer& b, size_t off, py::bytes data) { SimMemory::write(s, b, off, data); })
@@ -284,6 +295,7 @@ PYBIND11_MODULE(_pwm, m) {
         .def("is_setup", &Controller::is_setup)
         .def("init_channel", &Controller::init_channel, py::arg("ch"), py::arg("subcycle_us"), py::arg("enforce_minimum") = true)
         .def("release_channel", &Controller::release_channel)
+        .def("channel_busy", &Controller::channel_busy)
         .def("add_pulse", &Controller::add_pulse)
         .def("set_pulses", &Controller::set_pulses)
         .def("clear_channel", &Controller::clear_channel)

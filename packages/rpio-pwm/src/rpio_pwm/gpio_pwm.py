@@ -25,7 +25,7 @@ import weakref
 from typing import Callable, Dict, Optional
 
 from rpio_pwm import _session
-from rpio_pwm.errors import PWMError
+from rpio_pwm.errors import DMAChannelBusyError, PWMError
 
 __all__ = ["make_pwm_class", "default_engine", "DmaPwmEngine", "SoftwarePwmEngine", "SysfsPwmEngine"]
 
@@ -115,14 +115,20 @@ class DmaPwmEngine:
         be = self._ensure()
         period = self._period(be, frequency)
         taken = set(be.initialized_channels())
+        busy = []
         for ch in be.candidate_channels():
             if ch in taken:
                 continue
-            be.init_channel(ch, period, False)
+            try:
+                be.init_channel(ch, period, False)
+            except DMAChannelBusyError:  # another program's channel: never taken over
+                busy.append(ch)
+                continue
             self.channel, self.period_us = ch, period
             break
         else:
-            raise PWMError("no free DMA channel for another PWM")
+            raise PWMError("no free DMA channel for another PWM" +
+                           (f" (channels {', '.join(map(str, busy))} are held by other programs)" if busy else ""))
         self._pulse(be, dutycycle)
 
     def _pulse(self, be, dutycycle: float) -> None:

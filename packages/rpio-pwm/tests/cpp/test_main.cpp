@@ -329,6 +329,70 @@ TEST(signal_guard_stops_then_dies) {
     CHECK(n == 1 && buf[0] == 'S');
 }
 
+TEST(busy_channel_is_refused_never_taken_over) {
+    for (bool active : {true, false}) {
+        SimSoc sim(Soc::BCM2837);
+        Controller c(sim);
+        c.setup(10, 0);
+        sim.occupy_channel(14, active, 0xCD100000u);  // pigpio (active) or a paused transfer
+        CHECK(c.channel_busy(14) && !c.channel_busy(13));
+        CHECK(throws<DmaChannelBusy>([&] { c.init_channel(14, 20000); }, "DMA channel 14 is in use"));
+        CHECK(throws<DmaChannelBusy>([&] { c.init_channel(14, 20000); }, "RPIO_PWM_DMA_CHANNEL"));
+        CHECK(throws<DmaChannelBusy>([&] { c.init_channel(14, 20000); }, "free now: 13, 12"));
+        CHECK(sim.takeovers() == 0 && sim.channel_foreign(14));  // not one register write to it
+        CHECK(!c.state().is_channel_initialized(14) && !c.pacer().has_value());
+        c.init_channel(13, 20000);  // another channel works, and leaves 14 alone
+        c.add_pulse(13, 17, 0, 10);
+        sim.advance(30000 * T);
+        CHECK(sim.takeovers() == 0 && sim.channel_foreign(14) && !pulses(sim, 17).empty());
+        c.cleanup();
+        CHECK(sim.takeovers() == 0 && sim.channel_foreign(14));
+    }
+    // Our own channel, released, is free again (RESET leaves CONBLK_AD 0).
+    SimSoc sim(Soc::BCM2711);
+    Controller c(sim);
+    c.setup(10, 0);
+    c.init_channel(10, 20000);
+    CHECK(c.channel_busy(10));
+    c.release_channel(10);
+    CHECK(!c.channel_busy(10));
+    c.init_channel(10, 10000);
+    CHECK(c.state().is_channel_initialized(10));
+}
+
+// Every store into a ring's mask words, replayed in order: after each one, no sample may have a
+// pin in both its SET and its CLR word (the DMA could read that state at any moment: a spike).
+TEST(ring_edits_never_put_a_pin_in_set_and_clr) {
+    SimSoc sim(Soc::BCM2837);
+    Controller c(sim);
+    c.setup(10, 0);
+    c.init_channel(14, 3000);
+    Ring& ring = const_cast<Ring&>(c.ring(14));
+    const RingLayout& l = ring.layout();
+    std::vector<uint32_t> set(ring.num_samples(), 0), clr(ring.num_samples(), 0);
+    size_t stores = 0, bad = 0;
+    ring.set_store_observer([&](size_t off, uint32_t v) {
+        ++stores;
+        const size_t s = (off - l.masks_offset) / 8;
+        ((off - l.masks_offset) % 8 ? clr : set)[s] = v;
+        if (set[s] & clr[s]) ++bad;
+    });
+    uint32_t seed = 12345;
+    auto rnd = [&](uint32_t n) { seed = seed * 1103515245u + 12345u; return (seed >> 8) % n; };
+    for (int i = 0; i < 400; ++i) {
+        const int g = 4 + static_cast<int>(rnd(4));
+        const uint32_t start = rnd(300), width = 1 + rnd(300 - start);
+        if (rnd(5) == 0)
+            c.clear_channel_gpio(14, g);
+        else
+            c.set_pulses(14, g, {{start, width}});
+    }
+    CHECK(stores > 1000);
+    CHECK(bad == 0);
+    // The mirror the observer kept is what the buffer holds.
+    for (uint32_t s = 0; s < ring.num_samples(); ++s) CHECK(set[s] == ring.set_mask(s) && clr[s] == ring.clr_mask(s));
+}
+
 int main() {
     for (auto& t : registry()) {
         int before = g_failed;
