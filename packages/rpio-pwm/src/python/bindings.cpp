@@ -3,12 +3,17 @@
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+
+#include <optional>
+#include <tuple>
 #include <unistd.h>
 
 #include "rpio_pwm/controller.hpp"
 #include "rpio_pwm/hardware.hpp"
 #include "rpio_pwm/model.hpp"
 #include "rpio_pwm/pacer.hpp"
+#include "rpio_pwm/soft_engine.hpp"
+#include "rpio_pwm/model_link.hpp"
 
 namespace py = pybind11;
 using namespace rpio_pwm;
@@ -56,6 +61,84 @@ Soc soc_arg(const std::string& name) { return soc_from_name(name); }
 py::tuple cb_tuple(const ControlBlock& cb) {
     return py::make_tuple(cb.ti, cb.source_ad, cb.dest_ad, cb.txfr_len, cb.stride, cb.nextconbk, cb.reserved[0],
                           cb.reserved[1]);
+}
+
+// A Python callable as a pin sink: the engine's loop stays GIL-free, only this write takes the GIL.
+// (The umbrella and the chardev writer never need it; it serves set_gpio_writer() callables.)
+class PySink final : public PinSink {
+public:
+    explicit PySink(py::function fn) : fn_(std::move(fn)) {}
+    ~PySink() override {
+        if (Py_IsInitialized()) {
+            py::gil_scoped_acquire g;
+            fn_ = py::function();
+        } else {
+            fn_.release();
+        }
+    }
+    bool write(int gpio, int level) override {
+#if PY_VERSION_HEX >= 0x030D0000
+        if (!Py_IsInitialized() || Py_IsFinalizing()) return false;
+#else
+        if (!Py_IsInitialized() || _Py_IsFinalizing()) return false;
+#endif
+        py::gil_scoped_acquire g;
+        try {
+            fn_(gpio, level);
+            return true;
+        } catch (py::error_already_set& e) {
+            const std::string what = e.what();
+            try {
+                py::module_::import("logging").attr("getLogger")("rpio_pwm").attr("error")(
+                    "software PWM: writing GPIO %d failed (%s); the pin is no longer driven", gpio, what);
+            } catch (py::error_already_set& e2) {
+                e2.restore();
+                PyErr_Clear();
+            }
+            return false;
+        }
+    }
+
+private:
+    py::function fn_;
+};
+
+struct EngineBox {
+    std::shared_ptr<PinSink> sink;
+    std::string kind;
+    std::unique_ptr<SoftEngine> engine;
+    ~EngineBox() {
+        if (engine && PyGILState_Check()) {
+            py::gil_scoped_release r;  // the thread may be waiting for the GIL in a PySink write
+            engine.reset();
+        }
+    }
+};
+
+std::shared_ptr<PinSink> make_sink(py::object writer, std::string& kind) {
+    if (PyCapsule_CheckExact(writer.ptr())) {
+        auto* t = static_cast<const rpio_pin_writer_v1*>(PyCapsule_GetPointer(writer.ptr(), RPIO_PIN_WRITER_CAPSULE));
+        if (!t) throw py::error_already_set();
+        kind = "rpio_core";
+        return std::make_shared<TableSink>(t);
+    }
+    if (py::isinstance<py::str>(writer)) {
+        std::string w = writer.cast<std::string>();
+        if (w == "lines") {
+            kind = w;
+            return std::make_shared<LineFdSink>();
+        }
+        if (w == "record") {
+            kind = w;
+            return std::make_shared<RecordingSink>();
+        }
+        throw PwmArgumentError("writer must be rpio_core.pin_writer(driver), a callable, 'lines' or 'record', not '" + w + "'");
+    }
+    if (PyCallable_Check(writer.ptr())) {
+        kind = "python";
+        return std::make_shared<PySink>(writer.cast<py::function>());
+    }
+    throw PwmArgumentError("writer must be rpio_core.pin_writer(driver), a callable, 'lines' or 'record'");
 }
 
 // Raw memory access to the model's SDRAM by bus address, for tests that craft control blocks.
@@ -287,6 +370,110 @@ PYBIND11_MODULE(_pwm, m) {
         .def("owner", &PwmState::owner)
         .def_property_readonly("gpios_used", &PwmState::gpios_used)
         .def("mark_gpio_used", &PwmState::mark_gpio_used);
+
+
+    py::class_<EngineBox>(m, "SoftEngine",
+        "Software-timed PWM on a C++ thread of its own (no GIL in its loop). writer: "
+        "rpio_core.pin_writer(driver) (a capsule), 'lines' (GPIO character-device line fds given with "
+        "set_line_fd), 'record' (in memory, for tests) or a Python callable write(gpio, level).")
+        .def(py::init([](py::object writer, bool threaded) {
+            auto box = std::make_unique<EngineBox>();
+            box->sink = make_sink(writer, box->kind);
+            box->engine = std::make_unique<SoftEngine>(box->sink, threaded);
+            return box;
+        }), py::arg("writer"), py::arg("threaded") = true)
+        .def_property_readonly("writer_kind", [](const EngineBox& b) { return b.kind; })
+        .def_property_readonly("threaded", [](const EngineBox& b) { return b.engine->threaded(); })
+        .def_property_readonly("due_ns", [](const EngineBox& b) { return b.engine->due_ns(); },
+                               "inside a write: when it was due")
+        .def("set_pin", [](EngineBox& b, int gpio, int64_t period, const std::vector<std::pair<int64_t, int64_t>>& runs,
+                           int64_t now) {
+            py::gil_scoped_release r;
+            b.engine->set_pin(gpio, period, runs, now);
+        }, py::arg("gpio"), py::arg("period_ns"), py::arg("runs_ns"), py::arg("now_ns") = -1)
+        .def("remove_pin", [](EngineBox& b, int gpio, std::optional<int> level, int64_t now) {
+            py::gil_scoped_release r;
+            b.engine->remove_pin(gpio, level ? *level : -1, now);
+        }, py::arg("gpio"), py::arg("level") = 0, py::arg("now_ns") = -1)
+        .def("pins", [](const EngineBox& b) { return b.engine->pins(); })
+        .def("has_pin", [](const EngineBox& b, int g) { return b.engine->has_pin(g); })
+        .def("stop", [](EngineBox& b) {
+            py::gil_scoped_release r;
+            b.engine->stop();
+        })
+        .def("run_until", [](EngineBox& b, int64_t t) {
+            py::gil_scoped_release r;
+            return b.engine->run_until(t);
+        })
+        .def("next_event_ns", [](const EngineBox& b) { return b.engine->next_event_ns(); })
+        .def("set_edge_log", [](EngineBox& b, size_t n) { b.engine->set_edge_log(n); })
+        .def("edge_log", [](const EngineBox& b) {
+            std::vector<std::tuple<int64_t, int64_t, int, int>> out;
+            for (const auto& e : b.engine->edge_log()) out.emplace_back(e.due_ns, e.written_ns, e.gpio, e.level);
+            return out;
+        }, "(due_ns, written_ns, gpio, level) of the last scheduled edges")
+        .def("set_spin_ns", [](EngineBox& b, int64_t ns) { b.engine->set_spin_ns(ns); })
+        .def("stats", [](const EngineBox& b) {
+            SoftEngineStats s = b.engine->stats();
+            py::dict d;
+            d["writes"] = s.writes;
+            d["edges"] = s.edges;
+            d["skipped_periods"] = s.skipped_periods;
+            d["max_late_ns"] = s.max_late_ns;
+            d["write_errors"] = s.write_errors;
+            return d;
+        })
+        .def("set_line_fd", [](EngineBox& b, int gpio, int fd) {
+            auto* l = dynamic_cast<LineFdSink*>(b.sink.get());
+            if (!l) throw PwmArgumentError("set_line_fd needs an engine made with writer='lines'");
+            l->set_fd(gpio, fd);
+        })
+        .def("recorded", [](EngineBox& b) {
+            auto* r = dynamic_cast<RecordingSink*>(b.sink.get());
+            if (!r) throw PwmArgumentError("recorded() needs an engine made with writer='record'");
+            std::vector<std::tuple<int64_t, int, int>> out;
+            for (const auto& e : r->entries()) out.emplace_back(e.t_ns, e.gpio, e.level);
+            return out;
+        }, "(t_ns, gpio, level) of every write of a writer='record' engine")
+        .def("close", [](EngineBox& b) {
+            py::gil_scoped_release r;
+            b.engine->stop();
+        });
+
+    py::class_<ModelBoardLink>(m, "ModelBoardLink",
+        "Writes the DMA model's pin changes to a simulated board (rpio_core.pin_writer capsule) at the "
+        "model's times; with start_pump(), a thread of its own keeps the model at the wall clock.")
+        .def(py::init([](SimSoc& sim, py::object cap, int64_t t0_ns) {
+            auto* t = static_cast<const rpio_pin_writer_v1*>(PyCapsule_GetPointer(cap.ptr(), RPIO_PIN_WRITER_CAPSULE));
+            if (!t) throw py::error_already_set();
+            return std::make_unique<ModelBoardLink>(sim, std::make_shared<TableSink>(t), t0_ns);
+        }), py::arg("sim"), py::arg("writer"), py::arg("t0_ns"), py::keep_alive<1, 2>())
+        .def("lock", [](ModelBoardLink& l) {
+            py::gil_scoped_release r;
+            l.mutex().lock();
+        }, "Hold the model (recursive; the pump waits). Pair with unlock() in the same thread.")
+        .def("unlock", [](ModelBoardLink& l) { l.mutex().unlock(); })
+        .def("sync_to_now", [](ModelBoardLink& l, uint64_t catchup) {
+            py::gil_scoped_release r;
+            l.sync_to_now(catchup);
+        }, py::arg("catchup_ticks") = 0)
+        .def("start_pump", [](ModelBoardLink& l, int64_t period_ns, uint64_t catchup) {
+            l.start_pump(period_ns, catchup);
+        }, py::arg("period_ns") = 2000000, py::arg("catchup_ticks") = 0)
+        .def("stop_pump", [](ModelBoardLink& l) {
+            py::gil_scoped_release r;
+            l.stop_pump();
+        })
+        .def("close", [](ModelBoardLink& l) {
+            py::gil_scoped_release r;
+            l.stop_pump();
+        })
+        .def("ticks_to_ns", &ModelBoardLink::ticks_to_ns)
+        .def_property_readonly("t0_ns", &ModelBoardLink::t0_ns)
+        .def_property_readonly("forwarded", &ModelBoardLink::forwarded)
+        .def_property_readonly("errors", &ModelBoardLink::errors);
+    m.attr("SOFT_MIN_EDGE_GAP_NS") = SoftEngine::kMinEdgeGapNs;
+    m.def("monotonic_ns", &monotonic_now_ns);
 
     py::class_<Controller>(m, "Controller")
         .def(py::init<Platform&>(), py::keep_alive<1, 2>())

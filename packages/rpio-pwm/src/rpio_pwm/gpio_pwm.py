@@ -69,11 +69,23 @@ class SoftwarePwmEngine:
 
         self.gpio = gpio
         if engine is None:
+            # The host's C pin-writer table when it gives one (RPIO's driver, no GIL per write),
+            # else ``write`` itself. One engine (one thread) per writer.
+            cap = _session._pin_writer_source() if _session._pin_writer_source is not None else None
+            target = write if cap is None else cap
             with SoftwarePwmEngine._lock:
-                engine = SoftwarePwmEngine._shared.get(id(write))
-                if engine is None:
-                    engine = SoftwareEngine(write)
-                    SoftwarePwmEngine._shared[id(write)] = engine
+                found = SoftwarePwmEngine._shared.get(id(target))
+                if found is not None and found[0] is target:
+                    engine = found[1]
+                else:
+                    if cap is not None:  # a new board: the engines of the old one stop
+                        for old_target, old_engine in list(SoftwarePwmEngine._shared.values()):
+                            if not callable(old_target):
+                                old_engine.stop()
+                        SoftwarePwmEngine._shared = {k: v for k, v in SoftwarePwmEngine._shared.items()
+                                                     if callable(v[0])}
+                    engine = SoftwareEngine(target)
+                    SoftwarePwmEngine._shared[id(target)] = (target, engine)
         self.engine = engine
 
     def start(self, frequency: float, dutycycle: float) -> None:

@@ -19,6 +19,9 @@
 #include "rpio_pwm/hardware.hpp"
 #include "rpio_pwm/model.hpp"
 #include "rpio_pwm/pacer.hpp"
+#include "rpio_pwm/soft_engine.hpp"
+#include <thread>
+#include <chrono>
 
 using namespace rpio_pwm;
 
@@ -391,6 +394,73 @@ TEST(ring_edits_never_put_a_pin_in_set_and_clr) {
     CHECK(bad == 0);
     // The mirror the observer kept is what the buffer holds.
     for (uint32_t s = 0; s < ring.num_samples(); ++s) CHECK(set[s] == ring.set_mask(s) && clr[s] == ring.clr_mask(s));
+}
+
+TEST(soft_engine_schedule_is_exact_in_manual_mode) {
+    auto sink = std::make_shared<RecordingSink>();
+    SoftEngine e(sink, false);
+    e.set_edge_log(100);
+    e.set_pin(17, 1000, {{0, 250}}, 0);  // the level due now is written at once
+    CHECK(sink->entries().size() == 1 && sink->entries()[0].level == 1);
+    CHECK(e.run_until(2999) == 5);       // 250 fall, 1000 rise, 1250 fall, 2000 rise, 2250 fall
+    auto log = e.edge_log();
+    CHECK(log.size() == 5 && log[0].due_ns == 250 && log[0].level == 0 && log[1].due_ns == 1000 &&
+          log[1].level == 1 && log[4].due_ns == 2250);
+    // A duty change keeps the phase: the next rise is still at 3000, the fall moves to 3600.
+    e.set_pin(17, 1000, {{0, 600}}, 2999);
+    CHECK(e.run_until(4000) == 3);
+    log = e.edge_log();
+    CHECK(log[5].due_ns == 3000 && log[6].due_ns == 3600 && log[7].due_ns == 4000);
+    // A new period restarts the phase at the edit.
+    e.set_pin(17, 500, {{0, 100}}, 4200);  // level at 4200 is 1 (origin 4200): written
+    CHECK(e.next_event_ns().value() == 4300);
+    // 0 % and 100 % are constant levels: no edges.
+    e.set_pin(18, 1000, {}, 4200);
+    e.set_pin(19, 1000, {{0, 1000}}, 4200);
+    auto ents = sink->entries();
+    CHECK(ents.back().gpio == 19 && ents.back().level == 1);
+    e.remove_pin(17, 0);
+    e.remove_pin(19, 0);
+    CHECK(e.pins() == std::vector<int>{18});
+    CHECK(sink->entries().back().gpio == 19 && sink->entries().back().level == 0);
+    CHECK(throws<PwmArgumentError>([&] { e.set_pin(5, 1000, {{0, 1001}}); }, "outside the period"));
+    CHECK(throws<PwmArgumentError>([&] { e.set_pin(5, 0, {}); }, "positive"));
+}
+
+TEST(soft_engine_never_hangs_and_removes_cleanly) {
+    // 1 MHz: faster than any thread can follow. Every call returns; after remove_pin nothing of
+    // the old waveform lands (the last write is the LOW of remove_pin).
+    auto sink = std::make_shared<RecordingSink>();
+    auto e = std::make_unique<SoftEngine>(sink, true);
+    e->set_pin(23, 1000, {{0, 500}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    e->set_pin(23, 1000, {{0, 100}});  // an edit
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    e->remove_pin(23, 0);
+    const size_t n = sink->entries().size();
+    CHECK(n >= 3);
+    CHECK(sink->entries().back().level == 0 && sink->entries().back().gpio == 23);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(sink->entries().size() == n);
+    e->set_pin(24, 1000, {{0, 500}});
+    e.reset();  // the destructor stops the thread with a pin running
+    CHECK(true);
+}
+
+TEST(soft_engine_threaded_edges_follow_the_schedule) {
+    // The thread writes each edge at or after its due time, in order, alternating.
+    auto sink = std::make_shared<RecordingSink>();
+    SoftEngine e(sink, true);
+    e.set_edge_log(1000);
+    e.set_pin(4, 2000000, {{0, 500000}});  // 500 Hz, 25 %
+    while (e.edge_log().size() < 10) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    e.stop();
+    auto log = e.edge_log();
+    for (size_t i = 0; i < log.size(); ++i) {
+        CHECK(log[i].written_ns >= log[i].due_ns);
+        if (i) CHECK(log[i].level != log[i - 1].level);
+        if (i >= 2) CHECK(log[i].due_ns - log[i - 2].due_ns == 2000000 || e.stats().skipped_periods > 0);
+    }
 }
 
 int main() {

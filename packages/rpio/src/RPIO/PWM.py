@@ -16,7 +16,9 @@ register driver otherwise, which on the simulated board lands in its history lik
 import sys
 import types
 
+import rpio_core
 import rpio_pwm
+from rpio_pwm import _session as _pwm_session
 from rpio_pwm import *  # noqa: F403 - RPIO 0.10's RPIO.PWM is exactly rpio_pwm's API
 from rpio_pwm import __all__ as _PWM_ALL
 from rpio_pwm.gpio_pwm import SoftwarePwmEngine, default_engine, make_pwm_class
@@ -56,6 +58,31 @@ GpioPWM.__module__ = "RPIO"
 
 # rpio_pwm's software timing (Pi 5 pins without hardware PWM) writes through RPIO's driver too.
 rpio_pwm.set_gpio_writer(_write)
+
+# rpio_pwm's C++ engines write through RPIO's driver from their own threads, without the GIL:
+# software timing through the driver's C pin-writer table, and on a simulated Pi 0-4 the DMA model
+# drives the board's pins (history, parts, edges) at the model's times.
+_SIM_SOCS = {"bcm2835": "BCM2835", "bcm2836": "BCM2836", "bcm2837": "BCM2837", "bcm2711": "BCM2711",
+             "rp1": "BCM2712"}
+_writer_cache: list = [None, None]  # (driver, its pin-writer capsule)
+
+
+def _pin_writer():
+    driver = _state.driver
+    if _writer_cache[0] is not driver:
+        _writer_cache[:] = [driver, rpio_core.pin_writer(driver)]
+    return _writer_cache[1]
+
+
+def _sim_board():
+    board = _state.board
+    if not board.simulated:
+        return None
+    return _state.driver, _pin_writer(), _SIM_SOCS.get(board.info.chip, "")
+
+
+_pwm_session.set_pin_writer_source(_pin_writer)
+_pwm_session.set_sim_board_source(_sim_board)
 
 
 def __mro_entries__(bases):
