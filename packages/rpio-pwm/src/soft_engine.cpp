@@ -60,6 +60,10 @@ TableSink::~TableSink() {
 
 bool TableSink::write(int gpio, int level) { return gpio >= 0 && t_.write(ctx_, static_cast<uint32_t>(gpio), level) == 0; }
 
+bool TableSink::make_output(int gpio) {
+    return gpio >= 0 && t_.make_output(ctx_, static_cast<uint32_t>(gpio), 0) == 0;
+}
+
 void LineFdSink::set_fd(int gpio, int fd) {
     std::lock_guard<std::mutex> l(mu_);
     if (fd < 0)
@@ -214,6 +218,11 @@ void SoftEngine::remove_pin(int gpio, int level, int64_t now_ns) {
         ++stats_.writes;
         if (!ok) ++stats_.write_errors;
     }
+}
+
+void SoftEngine::make_output(int gpio) {
+    std::lock_guard<std::mutex> w(write_mu_);
+    if (!sink_->make_output(gpio)) throw PwmError("software PWM: cannot make GPIO " + std::to_string(gpio) + " an output");
 }
 
 std::vector<int> SoftEngine::pins() const {

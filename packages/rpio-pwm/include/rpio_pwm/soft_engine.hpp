@@ -31,6 +31,7 @@ class PinSink {
 public:
     virtual ~PinSink() = default;
     virtual bool write(int gpio, int level) = 0;  // false: the write failed (the pin is dropped)
+    virtual bool make_output(int /*gpio*/) { return true; }  // low, then an output (if the sink can)
 };
 
 // rpio_core's pin writer table (the umbrella's driver): retains its own reference.
@@ -39,6 +40,7 @@ public:
     explicit TableSink(const rpio_pin_writer_v1* table);  // PwmError if the ABI does not match
     ~TableSink() override;
     bool write(int gpio, int level) override;
+    bool make_output(int gpio) override;
     const rpio_pin_writer_v1& table() const { return t_; }
     void* ctx() const { return ctx_; }
 
@@ -110,6 +112,7 @@ public:
     // waveform can land after it.
     void remove_pin(int gpio, int level, int64_t now_ns = -1);
     std::vector<int> pins() const;
+    void make_output(int gpio);  // PwmError if the sink fails
     bool has_pin(int gpio) const;
     // Stops the thread (pins keep their level). Idempotent; the destructor calls it.
     void stop();

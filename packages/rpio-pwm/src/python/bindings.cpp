@@ -396,6 +396,10 @@ PYBIND11_MODULE(_pwm, m) {
             b.engine->remove_pin(gpio, level ? *level : -1, now);
         }, py::arg("gpio"), py::arg("level") = 0, py::arg("now_ns") = -1)
         .def("pins", [](const EngineBox& b) { return b.engine->pins(); })
+        .def("make_output", [](EngineBox& b, int gpio) {
+            py::gil_scoped_release r;
+            b.engine->make_output(gpio);
+        })
         .def("has_pin", [](const EngineBox& b, int g) { return b.engine->has_pin(g); })
         .def("stop", [](EngineBox& b) {
             py::gil_scoped_release r;

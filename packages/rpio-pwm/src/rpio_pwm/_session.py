@@ -370,6 +370,8 @@ class RenderedBackend:
             return
         if gpio in self._hw:  # no longer one pulse per subcycle: the hardware cannot do it
             self.chip.disable(self._hw.pop(gpio))
+        if gpio not in self.engine.pins():
+            self.engine.make_output(gpio)  # as on the DMA path: the first pulse makes the pin an output, low
         self.engine.set_pin(gpio, period_us * 1000, [(s * incr * 1000, (s + w) * incr * 1000) for s, w in runs])
 
     def _unrender(self, gpio: int) -> None:
@@ -441,20 +443,28 @@ def _make_backend(kind: Optional[str] = None, facts: Optional[BoardFacts] = None
     return be
 
 
+def _forget_old_board() -> None:
+    """The umbrella switched boards (RPIO.sim.use_board): the backend of the old one goes."""
+    global _backend
+    if _backend is not None and getattr(_backend, "board_token", None) is not None:
+        linked = _sim_board()
+        if linked is None or linked[0] is not _backend.board_token:
+            try:
+                _backend.cleanup()
+            finally:
+                _backend = None
+
+
 def backend():
-    return _backend
+    with _lock:
+        _forget_old_board()
+        return _backend
 
 
 def ensure_backend():
     global _backend, _atexit_registered
     with _lock:
-        if _backend is not None and getattr(_backend, "board_token", None) is not None:
-            linked = _sim_board()
-            if linked is None or linked[0] is not _backend.board_token:  # another board now
-                try:
-                    _backend.cleanup()
-                finally:
-                    _backend = None
+        _forget_old_board()
         if _backend is None:
             _backend = _make_backend()
         if not _atexit_registered:

@@ -92,6 +92,11 @@ class SoftwareEngine:
                             gpio, 1e9 / period, gap / 1000, _pwm.SOFT_MIN_EDGE_GAP_NS // 1000)
         self._engine.set_pin(gpio, period, runs, self._clock() if self._clock is not None else -1)
 
+    def make_output(self, gpio: int) -> None:
+        """Make ``gpio`` an output, low, through the writer (rpio_core's driver table; a character
+        device line is requested as an output anyway; a callable writer is left to its owner)."""
+        self._engine.make_output(gpio)
+
     def remove_pin(self, gpio: int, level: Optional[int] = 0) -> None:
         """Stops driving ``gpio``; writes ``level`` to it last (None: leave it as it is)."""
         now = -1

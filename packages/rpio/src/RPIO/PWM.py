@@ -78,7 +78,8 @@ def _sim_board():
     board = _state.board
     if not board.simulated:
         return None
-    return _state.driver, _pin_writer(), _SIM_SOCS.get(board.info.chip, "")
+    processor = board.info.processor if board.info.processor in _SIM_SOCS.values() else None
+    return _state.driver, _pin_writer(), processor or _SIM_SOCS.get(board.info.chip, "")
 
 
 _pwm_session.set_pin_writer_source(_pin_writer)

@@ -1,0 +1,139 @@
+"""PWM that keeps time (issue 17) as users meet it: no hang at any frequency, DMA PWM on the
+simulated board driving the board's pins at the model's times, and the engine table."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import RPIO
+import RPIO.sim
+from RPIO import PWM
+from rpio_pwm import _session, model
+
+
+@pytest.fixture(autouse=True)
+def pwm_reset():
+    _session.reset()
+    yield
+    PWM.cleanup()
+    _session.reset()
+
+
+@pytest.fixture
+def manual_clock(monkeypatch):
+    monkeypatch.setenv("RPIO_PWM_MODEL_CLOCK", "manual")
+
+
+def _run(script, **env):
+    full = dict(os.environ, RPIO_BACKEND="sim", **env)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=full, timeout=120)
+
+
+@pytest.mark.timeout(180)
+def test_1mhz_pwm_returns_and_the_program_exits():
+    r = _run("""
+import logging
+logging.basicConfig(level=logging.WARNING)
+import RPIO as GPIO
+GPIO.setmode(GPIO.BCM)
+GPIO.setup(23, GPIO.OUT)
+p = GPIO.PWM(23, 1e6)
+p.start(50)
+p.ChangeDutyCycle(10)
+p.ChangeFrequency(2e6)
+p.stop()
+GPIO.setup(24, GPIO.OUT)
+q = GPIO.PWM(24, 1e6)
+q.start(50)          # the program ends with this PWM running
+print("returned")
+""")
+    assert r.returncode == 0, r.stderr
+    assert "returned" in r.stdout
+    assert r.stderr.count("runs as closely as it can") == 2  # one log line per pin
+
+
+@pytest.mark.timeout(180)
+def test_rpio_pwm_alone_at_1mhz_exits():
+    # rpio_pwm without the umbrella: its own C++ engine, a recording writer.
+    r = _run("""
+from rpio_pwm.software import SoftwareEngine
+e = SoftwareEngine("record")
+e.set_pin(23, 1000, [(0, 500)])
+e.set_pin(23, 1000, [(0, 100)])
+e.remove_pin(23)
+e.set_pin(24, 1000, [(0, 500)])   # running at exit
+print("returned", e.recorded()[-1][1:] if e.recorded() else None)
+""")
+    assert r.returncode == 0, r.stderr
+    assert "returned" in r.stdout
+
+
+def test_dma_servo_drives_the_simulated_board(fresh_board, manual_clock):
+    fresh_board.add_part("servo", "arm", 17)
+    fresh_board.add_part("led", "lamp", 18)
+    PWM.Servo().set_servo(17, 1500)
+    PWM.setup()
+    PWM.init_channel(9, 10000)
+    PWM.add_channel_pulse(9, 18, 0, 250)  # 2.5 ms of 10 ms on the LED
+    board = model.board()
+    board.advance_us(100_000)
+    link = _session.backend().link
+    hist = [(e.t_ns, e.gpio, e.level) for e in fresh_board.history() if e.gpio in (17, 18)]
+    in_model = [(link.ticks_to_ns(t), g, lv) for t, g, lv in board.transitions_ticks() if g in (17, 18)]
+    assert hist == in_model and len(hist) >= 18  # the board shows the model's edges at the model's times
+    rises = [t for t, g, lv in hist if g == 17 and lv]
+    falls = [t for t, g, lv in hist if g == 17 and not lv]
+    assert all(b - a == 20_000_000 for a, b in zip(rises, rises[1:]))
+    assert all(f - r == 1_500_000 for r, f in zip(rises, [f for f in falls if f > rises[0]]))
+    angles = fresh_board.servo_pulses("arm")
+    assert angles and all(width == 1500.0 and deg == 90.0 for _, width, deg in angles)
+    lamp = fresh_board.led_history("lamp")  # (t_ns, on): 2.5 ms on, 7.5 ms off, at the model's times
+    ons = [t for t, on in lamp if on]
+    offs = [t for t, on in lamp if not on and t > ons[0]]
+    assert len(ons) >= 5 and all(f - o == 2_500_000 for o, f in zip(ons, offs))
+    assert all(b - a == 10_000_000 for a, b in zip(ons, ons[1:]))
+
+
+def test_dma_on_the_board_with_the_wall_clock(fresh_board):
+    PWM.Servo().set_servo(17, 1200)
+    deadline = time.monotonic() + 30
+    while len([e for e in fresh_board.history() if e.gpio == 17]) < 8:  # the pump thread, no Python
+        assert time.monotonic() < deadline, "the DMA model's edges never reached the board"
+        time.sleep(0.02)
+    hist = [(e.t_ns, e.level) for e in fresh_board.history() if e.gpio == 17]
+    rises = [t for t, lv in hist if lv]
+    pairs = [(r, f) for r, f in zip(rises, [t for t, lv in hist if not lv and t > rises[0]])]
+    assert all(f - r == 1_200_000 for r, f in pairs[1:])  # exact: the model's times (the 1st may be cut)
+    PWM.cleanup()
+    assert fresh_board.level(17) == 0
+
+
+def test_the_model_follows_the_current_board(fresh_board, board, manual_clock):
+    PWM.Servo().set_servo(17, 1000)
+    assert _session.backend().sim.soc == "BCM2711"
+    chip = board("a02082")  # a Pi 3: a new board, a new model of its SoC
+    PWM.Servo().set_servo(4, 1000)
+    be = _session.backend()
+    assert be.sim.soc == "BCM2837"
+    model.board().advance_us(50_000)
+    assert [e for e in chip.history() if e.gpio == 4]
+
+
+def test_simulated_pi5_runs_rpio_pwm_on_the_cpp_engine(board):
+    chip = board("pi5")
+    PWM.Servo().set_servo(4, 1500)
+    be = _session.backend()
+    assert be.kind == "software" and be.engine.writer_kind == "rpio_core"
+    be.engine.set_edge_log(64)
+    deadline = time.monotonic() + 30
+    while len(be.engine.edge_log()) < 4:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    log = be.engine.edge_log()
+    rises = [d for d, _, g, lv in log if lv]
+    falls = [d for d, _, g, lv in log if not lv]
+    assert all(f - r == 1_500_000 for r, f in zip(rises, [f for f in falls if f > rises[0]]))
+    assert [e for e in chip.history() if e.gpio == 4]
