@@ -21,6 +21,7 @@
 #include "rpio_pwm/pacer.hpp"
 #include "rpio_pwm/soft_engine.hpp"
 #include <thread>
+#include <atomic>
 #include <chrono>
 
 using namespace rpio_pwm;
@@ -461,6 +462,34 @@ TEST(soft_engine_threaded_edges_follow_the_schedule) {
         if (i) CHECK(log[i].level != log[i - 1].level);
         if (i >= 2) CHECK(log[i].due_ns - log[i - 2].due_ns == 2000000 || e.stats().skipped_periods > 0);
     }
+}
+
+namespace {
+struct SlowSink final : PinSink {
+    std::atomic<int> writes{0};
+    bool write(int, int) override {
+        std::this_thread::sleep_for(std::chrono::microseconds(500));  // a writer far slower than the PWM
+        ++writes;
+        return true;
+    }
+};
+}  // namespace
+
+TEST(soft_engine_skips_periods_it_cannot_keep) {
+    // 10 kHz with a writer taking >= 500 us a write: the engine must drop the periods it missed and
+    // stay with the present, not work through an ever-growing backlog of past edges.
+    auto sink = std::make_shared<SlowSink>();
+    SoftEngine e(sink, true);
+    e.set_edge_log(100000);
+    const int64_t start = monotonic_now_ns();
+    e.set_pin(7, 100000, {{0, 50000}});
+    while (sink->writes.load() < 60) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    e.remove_pin(7, 0);
+    const int64_t end = monotonic_now_ns();
+    auto log = e.edge_log();
+    CHECK(e.stats().skipped_periods > 0);
+    // 60 writes took >= 30 ms; without skipping, their due times would span only 60 x 50 us = 3 ms.
+    CHECK(!log.empty() && log.back().due_ns - start > (end - start) / 2);
 }
 
 int main() {
