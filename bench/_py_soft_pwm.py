@@ -1,4 +1,7 @@
-"""Software-timed PWM: one thread plays every pin's periodic waveform through ``write(gpio, level)``.
+"""RPIO's former software PWM engine (a Python thread), kept for the benchmarks only as their
+baseline (bench/pwm_soft.py, bench/pwm.py); rpio_pwm.software is the C++ engine that replaced it.
+
+Software-timed PWM: one thread plays every pin's periodic waveform through ``write(gpio, level)``.
 
 Used where no DMA engine can drive a pin (the Pi 5's pins without hardware PWM, or
 ``RPIO_PWM_BACKEND=software``) and by RPi.GPIO's PWM class when no DMA channel is free. Timing comes

@@ -1,6 +1,8 @@
 #include "rpio_pwm/soft_engine.hpp"
 
 #include <linux/gpio.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -293,6 +295,7 @@ bool SoftEngine::emit(const Due& d, bool manual) {
                 stats_.skipped_periods += static_cast<uint64_t>((cur - p.cursor) / p.period);
                 p.cursor = cur;
             }
+            backoff_ = !manual;
             return false;
         }
         p.cursor = d.t;
@@ -333,8 +336,23 @@ size_t SoftEngine::run_until(int64_t t) {
 
 void SoftEngine::loop() {
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    if (rt_prio_ > 0) {
+        sched_param sp{};
+        sp.sched_priority = rt_prio_;
+        realtime_ = ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &sp) == 0;
+    }
     std::unique_lock<std::mutex> lk(mu_);
     while (!stopping_) {
+        if (backoff_) {
+            backoff_ = false;
+            lk.unlock();
+            const int64_t until = monotonic_now_ns() + kBackoffNs;
+            timespec ts{static_cast<time_t>(until / 1000000000), static_cast<long>(until % 1000000000)};
+            while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+            }
+            lk.lock();
+            continue;
+        }
         const auto d = earliest_l();
         if (!d) {
             cv_.wait(lk, [&] { return stopping_ || changed_; });

@@ -131,6 +131,13 @@ public:
     int64_t due_ns() const { return due_.load(std::memory_order_relaxed); }
     // Edges closer together than this cannot be kept by a thread (written as closely as it can).
     static constexpr int64_t kMinEdgeGapNs = 20000;
+    // After a skip (the thread fell a whole period behind) it pauses this long, so an impossible
+    // frequency costs a bounded share of a core instead of a spinning thread.
+    static constexpr int64_t kBackoffNs = 200000;
+    // SCHED_FIFO priority the thread asks for when it starts (0: none). Granted only where the
+    // process may (root, CAP_SYS_NICE or RLIMIT_RTPRIO); otherwise it runs as a normal thread.
+    void set_realtime_priority(int prio) { rt_prio_ = prio; }
+    bool realtime() const { return realtime_.load(); }
 
 private:
     struct Pin {
@@ -173,6 +180,9 @@ private:
     std::deque<EdgeRecord> log_;
     int64_t spin_ns_ = 30000;
     std::atomic<int64_t> due_{0};
+    int rt_prio_ = 0;
+    std::atomic<bool> realtime_{false};
+    bool backoff_ = false;  // set by emit() after a skip, cleared by the loop
 };
 
 }  // namespace rpio_pwm

@@ -417,6 +417,9 @@ PYBIND11_MODULE(_pwm, m) {
             return out;
         }, "(due_ns, written_ns, gpio, level) of the last scheduled edges")
         .def("set_spin_ns", [](EngineBox& b, int64_t ns) { b.engine->set_spin_ns(ns); })
+        .def("set_realtime_priority", [](EngineBox& b, int prio) { b.engine->set_realtime_priority(prio); },
+             "SCHED_FIFO priority the thread asks for when it (re)starts; 0: none")
+        .def_property_readonly("realtime", [](const EngineBox& b) { return b.engine->realtime(); })
         .def("stats", [](const EngineBox& b) {
             SoftEngineStats s = b.engine->stats();
             py::dict d;

@@ -37,6 +37,19 @@ _engines: "weakref.WeakSet[SoftwareEngine]" = weakref.WeakSet()
 _engines_lock = threading.Lock()
 
 
+def realtime_priority() -> int:
+    """The SCHED_FIFO priority engine threads ask for: ``RPIO_PWM_RT_PRIORITY`` (default 10; 0 turns it
+    off). Granted only where the process may (root, CAP_SYS_NICE, RLIMIT_RTPRIO); elsewhere the
+    thread runs at normal priority. The thread sleeps between edges and backs off when it falls a
+    period behind, so it never holds a core."""
+    import os
+
+    try:
+        return max(0, min(99, int(os.environ.get("RPIO_PWM_RT_PRIORITY", "10"))))
+    except ValueError:
+        return 0
+
+
 def edges_gap_ns(period: int, runs: Sequence[Tuple[int, int]]) -> Optional[int]:
     """The shortest time between two level changes of the waveform (None for a constant level)."""
     points = sorted({s % period for s, _ in runs} | {e % period for _, e in runs})
@@ -65,6 +78,7 @@ class SoftwareEngine:
 
         self._chardev = write if isinstance(write, ChardevWriter) else None
         self._engine = _pwm.SoftEngine("lines" if self._chardev is not None else write, threaded)
+        self._engine.set_realtime_priority(realtime_priority())
         self._clock = clock_ns
         self._warned = set()
         self._lock = threading.Lock()
@@ -145,6 +159,11 @@ class SoftwareEngine:
     def due_ns(self) -> int:
         """Inside a write: the time it was due (the edge's time, or now for set_pin/remove_pin)."""
         return self._engine.due_ns
+
+    @property
+    def realtime(self) -> bool:
+        """Whether the thread got its SCHED_FIFO priority (known once it has started)."""
+        return self._engine.realtime
 
     @property
     def writes(self) -> int:
