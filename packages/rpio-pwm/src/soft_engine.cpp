@@ -279,6 +279,7 @@ void SoftEngine::record(const Due& d, int64_t written) {
 
 bool SoftEngine::emit(const Due& d, bool manual) {
     int level;
+    Due dd = d;
     {
         std::lock_guard<std::mutex> l(mu_);
         auto it = pins_.find(d.gpio);
@@ -288,22 +289,19 @@ bool SoftEngine::emit(const Due& d, bool manual) {
         if (e.first != d.t) return false;  // the cursor moved meanwhile
         const int64_t now = manual ? d.t : monotonic_now_ns();
         if (now - d.t >= p.period) {
-            // More than a whole period late: drop the missed periods, go on with the current one.
-            const int64_t k = floor_div(now - p.origin, p.period);
-            const int64_t cur = p.origin + k * p.period - 1;
-            if (cur > p.cursor) {
-                stats_.skipped_periods += static_cast<uint64_t>((cur - p.cursor) / p.period);
-                p.cursor = cur;
-            }
+            // More than a whole period late: drop the missed periods and write this same edge (same
+            // phase, same level) in the current period, so levels still alternate; then back off.
+            const int64_t k = floor_div(now - d.t, p.period);
+            stats_.skipped_periods += static_cast<uint64_t>(k);
+            dd.t = d.t + k * p.period;
             backoff_ = !manual;
-            return false;
         }
-        p.cursor = d.t;
-        if (p.level == d.level) return false;
-        p.level = level = d.level;
+        p.cursor = dd.t;
+        if (p.level == dd.level) return false;
+        p.level = level = dd.level;
     }
-    due_.store(d.t, std::memory_order_relaxed);
-    const bool ok = sink_->write(d.gpio, level);
+    due_.store(dd.t, std::memory_order_relaxed);
+    const bool ok = sink_->write(dd.gpio, level);
     const int64_t written = manual ? d.t : monotonic_now_ns();
     std::lock_guard<std::mutex> l(mu_);
     ++stats_.writes;
@@ -313,7 +311,7 @@ bool SoftEngine::emit(const Due& d, bool manual) {
         if (it != pins_.end() && it->second.gen == d.gen) pins_.erase(it);  // a failing pin is dropped
         return false;
     }
-    record(d, written);
+    record(dd, written);
     return true;
 }
 
