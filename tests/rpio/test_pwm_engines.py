@@ -122,18 +122,68 @@ def test_the_model_follows_the_current_board(fresh_board, board, manual_clock):
     assert [e for e in chip.history() if e.gpio == 4]
 
 
-def test_simulated_pi5_runs_rpio_pwm_on_the_cpp_engine(board):
+MS = 200_000  # PIO cycles (200 MHz) in a millisecond
+
+
+def _pulses(chip, gpio):
+    hist = [(e.t_ns, e.level) for e in chip.history() if e.gpio == gpio]
+    rises = [t for t, lv in hist if lv]
+    falls = [t for t, lv in hist if not lv and rises and t > rises[0]]
+    return rises, [f - r for r, f in zip(rises, falls)]
+
+
+def test_simulated_pi5_servo_on_a_pio_state_machine(board, manual_clock):
     chip = board("pi5")
     PWM.Servo().set_servo(4, 1500)
     be = _session.backend()
-    assert be.kind == "software" and be.engine.writer_kind == "rpio_core"
-    be.engine.set_edge_log(64)
-    deadline = time.monotonic() + 30
-    while len(be.engine.edge_log()) < 4:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    log = be.engine.edge_log()
-    rises = [d for d, _, g, lv in log if lv]
-    falls = [d for d, _, g, lv in log if not lv]
-    assert all(f - r == 1_500_000 for r, f in zip(rises, [f for f in falls if f > rises[0]]))
-    assert [e for e in chip.history() if e.gpio == 4]
+    assert be.pio.sm_of(4) == 0 and be.pio.plan(4)["exact"]
+    dev = be.pio_device
+    dev.run_to_cycle(dev.now + 100 * MS)
+    rises, widths = _pulses(chip, 4)
+    assert len(rises) >= 4
+    assert all(b - a == 20_000_000 for a, b in zip(rises, rises[1:]))  # exact, from the emulator's cycles
+    assert set(widths) == {1_500_000}
+    PWM.Servo().set_servo(4, 1210)
+    dev.run_to_cycle(dev.now + 100 * MS)
+    rises, widths = _pulses(chip, 4)
+    assert widths[-1] == 1_210_000 and set(widths) <= {1_500_000, 1_210_000}
+    PWM.Servo().stop_servo(4)
+    assert chip.level(4) == 0 and be.pio.pins() == []
+
+
+def test_simulated_pi5_gpio_pwm_exact_and_changes_on_period_boundaries(board, manual_clock):
+    chip = board("pi5")
+    RPIO.setup(4, RPIO.OUT)
+    p = RPIO.PWM(4, 50)
+    p.start(7.5)
+    be = _session.backend()
+    dev = be.pio_device
+    dev.run_to_cycle(dev.now + 70 * MS)
+    p.ChangeDutyCycle(5)
+    dev.run_to_cycle(dev.now + 70 * MS)
+    rises, widths = _pulses(chip, 4)
+    assert all(b - a == 20_000_000 for a, b in zip(rises, rises[1:]))  # no period cut by the change
+    assert widths[0] == 1_500_000 and widths[-1] == 1_000_000 and set(widths) == {1_500_000, 1_000_000}
+    changed = widths.index(1_000_000)
+    assert all(w == 1_000_000 for w in widths[changed:])
+    p.ChangeFrequency(1000)  # 1 kHz, 5 %: another divider, restarted at once
+    dev.run_to_cycle(dev.now + 5 * MS)
+    rises, widths = _pulses(chip, 4)
+    assert widths[-1] == 50_000 and rises[-1] - rises[-2] == 1_000_000
+    p.stop()
+    assert chip.level(4) == 0
+
+
+def test_simulated_pi5_fallback_when_the_state_machines_are_taken(board, manual_clock, caplog):
+    import logging
+
+    chip = board("pi5")
+    PWM.setup()
+    be = _session.backend()
+    for sm in range(4):
+        be.pio_device.claim_foreign(sm)  # e.g. the kernel's pwm-pio overlay holds them
+    with caplog.at_level(logging.INFO, logger="rpio_pwm"):
+        PWM.Servo().set_servo(5, 1500)
+    assert be.pio.pins() == [] and 5 in be.engine.pins()  # the C++ engine took over
+    assert any("4 state machines are taken" in r.message for r in caplog.records)
+    assert [e for e in chip.history() if e.gpio == 5]

@@ -32,7 +32,7 @@ void ModelBoardLink::on_transition(const Transition& t) {
         return;
     }
     if (!outputs_[t.gpio]) {  // the model made it an output: so does the board (low first)
-        if (w.make_output(sink_->ctx(), t.gpio, t.level ? 0 : 1) != 0) {
+        if (w.make_output(sink_->ctx(), t.gpio, 0) != 0) {  // low first, as in the model
             ++errors_;
             return;
         }

@@ -242,12 +242,15 @@ class RenderedBackend:
     """RPIO.PWM's rules (the same C++ PwmState as the DMA controller) rendered onto the kernel's
     hardware PWM (``sysfs``) where a pin has it, and onto the software engine everywhere else."""
 
-    def __init__(self, kind: str, facts: BoardFacts, *, chip=None, engine=None):
+    def __init__(self, kind: str, facts: BoardFacts, *, chip=None, engine=None, pio=None, pio_device=None):
         from rpio_pwm.software import SoftwareEngine
 
         self.kind = kind
         self.facts = facts
         self.board_token = None
+        self.pio = pio  # _pwm.PioPwm: a PIO state machine per pin (Pi 5), first choice
+        self.pio_device = pio_device
+        self._fallback_logged = set()
         self.sim = None
         self.state = _pwm.PwmState("BCM2712" if facts.soc == "BCM2712" else (facts.soc or "BCM2837"))
         self.state.set_legacy_check(False)  # channel numbers are only names here
@@ -281,6 +284,9 @@ class RenderedBackend:
                 self._unrender(g)
         if self._engine is not None:
             self._engine.stop()
+        if self.pio is not None:
+            for g in self.pio.pins():
+                self.pio.stop(g)
         self.state.reset()
 
     def is_setup(self) -> bool:
@@ -354,10 +360,27 @@ class RenderedBackend:
             return None
         return ch
 
+    def _log_once(self, gpio: int, what: str) -> None:
+        if (gpio, what) not in self._fallback_logged:
+            self._fallback_logged.add((gpio, what))
+            log.info("GPIO %d: %s", gpio, what)
+
     def _render(self, ch: int, gpio: int) -> None:
         incr = self.state.incr_us
         period_us = self.state.subcycle_us(ch)
         runs = self.state.runs(ch, gpio)
+        if self.pio is not None and len(runs) <= 1 and 0 <= gpio < 28:
+            width_us = runs[0][1] * incr if runs else 0
+            if self.pio.set(gpio, period_us * 1000, width_us * 1000):  # PIO first: period and width exact
+                if gpio in self._hw:
+                    self.chip.disable(self._hw.pop(gpio))
+                if self._engine is not None and gpio in self._engine.pins():
+                    self._engine.remove_pin(gpio, level=None)
+                self._log_once(gpio, f"PIO state machine {self.pio.sm_of(gpio)} ({self.pio.device})")
+                return
+            self._log_once(gpio, "the PIO's 4 state machines are taken; trying the hardware PWM, then software timing")
+        elif self.pio is not None and self.pio.has(gpio):
+            self.pio.stop(gpio)  # several pulses per subcycle: not the PIO program's waveform
         hw = self.hardware_channel(gpio)
         if hw is not None and len(runs) <= 1:
             if gpio not in self._hw and gpio in self.engine.pins():
@@ -375,6 +398,9 @@ class RenderedBackend:
         self.engine.set_pin(gpio, period_us * 1000, [(s * incr * 1000, (s + w) * incr * 1000) for s, w in runs])
 
     def _unrender(self, gpio: int) -> None:
+        if self.pio is not None and self.pio.has(gpio):
+            self.pio.stop(gpio)
+            return
         if gpio in self._hw:
             self.chip.disable(self._hw.pop(gpio))
         elif self._engine is not None and gpio in self._engine.pins():
@@ -432,7 +458,21 @@ def _make_backend(kind: Optional[str] = None, facts: Optional[BoardFacts] = None
 
             root = os.environ.get("RPIO_PWM_SYSFS_ROOT", "/sys/class/pwm")
             chip = SysfsPwmChip.find(root, pi5=facts.soc == "BCM2712" or not facts.has_legacy_dma)
-        be = RenderedBackend(kind, facts, chip=chip)
+        pio = pio_device = None
+        if linked is not None and linked[2] == "BCM2712":  # a simulated Pi 5: the PIO emulator on its pins
+            pio_device = _pwm.PioEmulator(linked[1], time.monotonic_ns())
+            if os.environ.get("RPIO_PWM_MODEL_CLOCK", "wall") == "wall":
+                pio_device.start_pump(PUMP_PERIOD_NS)
+            pio = _pwm.PioPwm(pio_device)
+        elif kind == "sysfs" and os.environ.get("RPIO_PWM_PIO", "1") != "0":
+            path = os.environ.get("RPIO_PWM_PIO_DEVICE", "/dev/pio0")
+            if os.path.exists(path):
+                try:
+                    pio_device = _pwm.KernelPioDevice(path)
+                    pio = _pwm.PioPwm(pio_device)
+                except PWMError as e:
+                    log.info("RPIO.PWM: no PIO (%s)", e)
+        be = RenderedBackend(kind, facts, chip=chip, pio=pio, pio_device=pio_device)
         if linked is not None:
             be.board_token = linked[0]
         if kind == "sysfs":

@@ -27,7 +27,7 @@ from typing import Callable, Dict, Optional
 from rpio_pwm import _session
 from rpio_pwm.errors import DMAChannelBusyError, PWMError
 
-__all__ = ["make_pwm_class", "default_engine", "DmaPwmEngine", "SoftwarePwmEngine", "SysfsPwmEngine"]
+__all__ = ["make_pwm_class", "default_engine", "DmaPwmEngine", "SoftwarePwmEngine", "SysfsPwmEngine", "PioPwmEngine"]
 
 log = logging.getLogger("rpio_pwm")
 
@@ -183,6 +183,54 @@ class SysfsPwmEngine:
         self.chip.disable(self.channel)
 
 
+class PioPwmEngine:
+    """A PIO state machine of the RP1 (Pi 5, or the simulated Pi 5's emulator): period and width
+    exact, a change lands on a period boundary. start() raises PWMError when all 4 are taken."""
+
+    def __init__(self, gpio: int, pio):
+        self.gpio, self.pio = gpio, pio
+
+    def start(self, frequency: float, dutycycle: float) -> None:
+        period = max(1, round(1e9 / frequency))
+        if not self.pio.set(self.gpio, period, round(period * dutycycle / 100.0)):
+            raise PWMError("the PIO's 4 state machines are taken")
+
+    def update(self, frequency: float, dutycycle: float) -> None:
+        self.start(frequency, dutycycle)
+
+    def stop(self) -> None:
+        self.pio.stop(self.gpio)
+
+
+class _Chain:
+    """The first engine of a list that starts; each fallback logged once per pin."""
+
+    def __init__(self, gpio: int, makers):
+        self.gpio, self.makers, self.active = gpio, makers, None
+
+    def start(self, frequency, dutycycle):
+        last = None
+        for i, make in enumerate(self.makers):
+            try:
+                engine = make()
+                engine.start(frequency, dutycycle)
+            except PWMError as e:
+                last = e
+                log.info("GPIO %d: %s; falling back to the next engine", self.gpio, e)
+                continue
+            self.active = engine
+            return
+        raise last or PWMError("no PWM engine could start")
+
+    def update(self, frequency, dutycycle):
+        self.active.update(frequency, dutycycle)
+
+    def stop(self):
+        if self.active is not None:
+            self.active.stop()
+        self.active = None
+
+
 class _Fallback:
     """Tries the preferred engine; if it cannot start (no channel, inexact pacing), software timing."""
 
@@ -214,10 +262,16 @@ def default_engine(gpio: int, write: Callable[[int, int], None]):
     be = _session.ensure_backend()
     if be.kind in ("hardware", "model"):
         return _Fallback(DmaPwmEngine(gpio, be), gpio, write)
+    makers = []
+    if getattr(be, "pio", None) is not None and 0 <= gpio < 28 and be.owner(gpio) < 0:
+        makers.append(lambda: PioPwmEngine(gpio, be.pio))  # Pi 5: PIO first
     if be.kind == "sysfs":
         hw = be.hardware_channel(gpio)
         if hw is not None and be.owner(gpio) < 0:
-            return SysfsPwmEngine(gpio, be.chip, hw)
+            makers.append(lambda: SysfsPwmEngine(gpio, be.chip, hw))
+    if makers:
+        makers.append(lambda: SoftwarePwmEngine(gpio, write))
+        return _Chain(gpio, makers)
     return SoftwarePwmEngine(gpio, write)
 
 

@@ -47,7 +47,7 @@ def _write(gpio: int, level: int) -> None:
 def _engine(gpio: int, write):
     """On the simulated board, software timing through RPIO's driver, so the pulses reach the
     board's pins (and its history, parts and edges); elsewhere rpio_pwm's choice."""
-    if _state.board.simulated:
+    if _state.board.simulated and _state.board.info.chip != "rp1":  # a simulated Pi 5: PIO first
         return SoftwarePwmEngine(gpio, write)
     return default_engine(gpio, write)
 
