@@ -107,3 +107,13 @@ def test_fallback_order_pio_then_hardware_pwm_then_software(monkeypatch, caplog)
     e3 = default_engine(18, lambda g, lv: None)
     e3.start(50, 10)
     assert isinstance(e3.active, PioPwmEngine) and be.pio.sm_of(18) == 0
+
+
+def test_the_pin_writer_abi_headers_are_identical():
+    # rpio_core exports the table, rpio_pwm consumes it; each package carries the header.
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "packages"
+    core = (root / "rpio-core" / "include" / "rpio" / "pin_writer_abi.h").read_bytes()
+    pwm = (root / "rpio-pwm" / "include" / "rpio_pwm" / "pin_writer_abi.h").read_bytes()
+    assert core == pwm

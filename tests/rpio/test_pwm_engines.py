@@ -55,22 +55,6 @@ print("returned")
     assert r.stderr.count("runs as closely as it can") == 2  # one log line per pin
 
 
-@pytest.mark.timeout(180)
-def test_rpio_pwm_alone_at_1mhz_exits():
-    # rpio_pwm without the umbrella: its own C++ engine, a recording writer.
-    r = _run("""
-from rpio_pwm.software import SoftwareEngine
-e = SoftwareEngine("record")
-e.set_pin(23, 1000, [(0, 500)])
-e.set_pin(23, 1000, [(0, 100)])
-e.remove_pin(23)
-e.set_pin(24, 1000, [(0, 500)])   # running at exit
-print("returned", e.recorded()[-1][1:] if e.recorded() else None)
-""")
-    assert r.returncode == 0, r.stderr
-    assert "returned" in r.stdout
-
-
 def test_dma_servo_drives_the_simulated_board(fresh_board, manual_clock):
     fresh_board.add_part("servo", "arm", 17)
     fresh_board.add_part("led", "lamp", 18)
