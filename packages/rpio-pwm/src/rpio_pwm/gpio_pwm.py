@@ -210,7 +210,7 @@ class _Chain:
 
     def start(self, frequency, dutycycle):
         last = None
-        for i, make in enumerate(self.makers):
+        for make in self.makers:
             try:
                 engine = make()
                 engine.start(frequency, dutycycle)

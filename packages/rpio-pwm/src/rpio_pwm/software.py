@@ -33,7 +33,7 @@ __all__ = ["SoftwareEngine", "edges_gap_ns", "stop_all"]
 
 log = logging.getLogger("rpio_pwm")
 
-_engines: "weakref.WeakSet[SoftwareEngine]" = weakref.WeakSet()
+_engines: weakref.WeakSet[SoftwareEngine] = weakref.WeakSet()
 _engines_lock = threading.Lock()
 
 
