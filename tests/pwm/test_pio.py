@@ -117,3 +117,33 @@ def test_the_pin_writer_abi_headers_are_identical():
     core = (root / "rpio-core" / "include" / "rpio" / "pin_writer_abi.h").read_bytes()
     pwm = (root / "rpio-pwm" / "include" / "rpio_pwm" / "pin_writer_abi.h").read_bytes()
     assert core == pwm
+
+
+def test_the_kernels_pwm_pio_overlay_channels_are_found_and_used_first(tmp_path, monkeypatch):
+    import os
+
+    from rpio_pwm import _session
+    from rpio_pwm.sysfs import find_pio_overlay_chips
+
+    root = tmp_path / "pwm"
+    for name, device in (("pwmchip0", "1f00098000.pwm"), ("pwmchip1", "pwm_pio@4"), ("pwmchip2", "pwm_pio@1b")):
+        d = root / name
+        d.mkdir(parents=True)
+        os.symlink(f"../../devices/platform/{device}", d / "device")
+        (d / "npwm").write_text("1\n" if "pio" in device else "4\n")
+        (d / "export").write_text("")
+        c = d / "pwm0"
+        c.mkdir()
+        for f, v in (("period", "0"), ("duty_cycle", "0"), ("enable", "0")):
+            (c / f).write_text(v + "\n")
+    chips = find_pio_overlay_chips(str(root))
+    assert sorted(chips) == [4, 27] and chips[4].path.endswith("pwmchip1") and chips[4].channel_for(4) == 0
+    dev, _ = _pwm.fake_pio_device()
+    be = _Backend(_pwm.PioPwm(dev), {})
+    be.pio_overlay = chips
+    monkeypatch.setattr(_session, "ensure_backend", lambda: be)
+    e = default_engine(4, lambda g, lv: None)
+    e.start(50, 7.5)
+    assert isinstance(e.active, SysfsPwmEngine) and be.pio.pins() == []  # the overlay's, not a 2nd SM
+    assert (root / "pwmchip1" / "pwm0" / "period").read_text().strip() == "20000000"
+    assert (root / "pwmchip1" / "pwm0" / "duty_cycle").read_text().strip() == "1500000"

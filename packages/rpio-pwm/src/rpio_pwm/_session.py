@@ -248,8 +248,10 @@ class RenderedBackend:
         self.kind = kind
         self.facts = facts
         self.board_token = None
-        self.pio = pio  # _pwm.PioPwm: a PIO state machine per pin (Pi 5), first choice
+        self.pio = pio  # _pwm.PioPwm: a PIO state machine per pin (Pi 5)
         self.pio_device = pio_device
+        self.pio_overlay = {}  # gpio -> SysfsPwmChip of the kernel's pwm-pio overlay, first choice
+        self._overlay_on = set()
         self._fallback_logged = set()
         self.sim = None
         self.state = _pwm.PwmState("BCM2712" if facts.soc == "BCM2712" else (facts.soc or "BCM2837"))
@@ -369,6 +371,13 @@ class RenderedBackend:
         incr = self.state.incr_us
         period_us = self.state.subcycle_us(ch)
         runs = self.state.runs(ch, gpio)
+        overlay = self.pio_overlay.get(gpio)
+        if overlay is not None and len(runs) <= 1:  # the kernel's pwm-pio channel for this very pin
+            width_us = runs[0][1] * incr if runs else 0
+            overlay.configure(0, period_us * 1000, width_us * 1000)
+            self._overlay_on.add(gpio)
+            self._log_once(gpio, f"the kernel's pwm-pio overlay ({overlay.path})")
+            return
         if self.pio is not None and len(runs) <= 1 and 0 <= gpio < 28:
             width_us = runs[0][1] * incr if runs else 0
             if self.pio.set(gpio, period_us * 1000, width_us * 1000):  # PIO first: period and width exact
@@ -398,6 +407,10 @@ class RenderedBackend:
         self.engine.set_pin(gpio, period_us * 1000, [(s * incr * 1000, (s + w) * incr * 1000) for s, w in runs])
 
     def _unrender(self, gpio: int) -> None:
+        if gpio in self._overlay_on:
+            self._overlay_on.discard(gpio)
+            self.pio_overlay[gpio].disable(0)
+            return
         if self.pio is not None and self.pio.has(gpio):
             self.pio.stop(gpio)
             return
@@ -473,6 +486,12 @@ def _make_backend(kind: Optional[str] = None, facts: Optional[BoardFacts] = None
                 except PWMError as e:
                     log.info("RPIO.PWM: no PIO (%s)", e)
         be = RenderedBackend(kind, facts, chip=chip, pio=pio, pio_device=pio_device)
+        if kind == "sysfs":
+            from rpio_pwm.sysfs import find_pio_overlay_chips
+
+            be.pio_overlay = find_pio_overlay_chips(os.environ.get("RPIO_PWM_SYSFS_ROOT", "/sys/class/pwm"))
+            if be.pio_overlay:
+                log.info("RPIO.PWM: the kernel's pwm-pio overlay drives GPIO %s", sorted(be.pio_overlay))
         if linked is not None:
             be.board_token = linked[0]
         if kind == "sysfs":

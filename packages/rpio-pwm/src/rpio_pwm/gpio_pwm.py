@@ -263,6 +263,9 @@ def default_engine(gpio: int, write: Callable[[int, int], None]):
     if be.kind in ("hardware", "model"):
         return _Fallback(DmaPwmEngine(gpio, be), gpio, write)
     makers = []
+    overlay = getattr(be, "pio_overlay", {}).get(gpio)
+    if overlay is not None and be.owner(gpio) < 0:  # the kernel's pwm-pio channel of this pin
+        makers.append(lambda: SysfsPwmEngine(gpio, overlay, 0))
     if getattr(be, "pio", None) is not None and 0 <= gpio < 28 and be.owner(gpio) < 0:
         makers.append(lambda: PioPwmEngine(gpio, be.pio))  # Pi 5: PIO first
     if be.kind == "sysfs":
