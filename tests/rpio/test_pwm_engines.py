@@ -171,3 +171,42 @@ def test_simulated_pi5_fallback_when_the_state_machines_are_taken(board, manual_
     assert be.pio.pins() == [] and 5 in be.engine.pins()  # the C++ engine took over
     assert any("4 state machines are taken" in r.message for r in caplog.records)
     assert [e for e in chip.history() if e.gpio == 5]
+
+
+def test_the_pin_writer_capsule_through_its_c_abi(fresh_board):
+    """rpio_core.pin_writer(driver) called as a C consumer does (ctypes): write, write_at stamps the
+    history at the given time, make_output, retain/release."""
+    import ctypes
+
+    import rpio_core
+
+    class Table(ctypes.Structure):
+        _fields_ = [("abi_version", ctypes.c_uint32), ("struct_size", ctypes.c_uint32),
+                    ("num_gpios", ctypes.c_uint32), ("simulated", ctypes.c_uint32), ("ctx", ctypes.c_void_p),
+                    ("retain", ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)),
+                    ("release", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+                    ("write", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int)),
+                    ("write_at", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                                  ctypes.c_int64)),
+                    ("make_output", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int))]
+
+    from RPIO._gpio import _state
+
+    cap = rpio_core.pin_writer(_state.driver)
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    t = Table.from_address(get(cap, b"rpio_core.pin_writer_v1"))
+    assert t.abi_version == 1 and t.struct_size == ctypes.sizeof(Table) and t.simulated == 1
+    assert t.num_gpios == _state.driver.num_gpios()
+    write, release = t.write, t.release  # copies of the pointers: the table goes with the capsule
+    ref = t.retain(t.ctx)
+    assert t.make_output(ref, 21, 0) == 0
+    stamp = time.monotonic_ns() - 5_000_000
+    assert t.write_at(ref, 21, 1, stamp) == 0
+    assert t.write(ref, 21, 0) == 0
+    assert t.write(ref, 9999, 1) == -1  # a bad gpio is refused, not a crash
+    hist = [(e.t_ns, e.level) for e in fresh_board.history() if e.gpio == 21]
+    assert hist[0] == (stamp, 1) and hist[1][1] == 0 and hist[1][0] > stamp
+    del cap, t  # the table and its own reference go; ours keeps the driver alive
+    assert write(ref, 21, 1) == 0 and fresh_board.level(21) == 1
+    release(ref)
