@@ -68,14 +68,20 @@ _writer_cache: list = [None, None]  # (driver, its pin-writer capsule)
 
 
 def _pin_writer():
-    driver = _state.driver
+    try:
+        driver = _state.driver
+    except Exception:  # no board RPIO may drive (e.g. RPIO_BACKEND=hardware off a Pi): rpio_pwm's own
+        return None
     if _writer_cache[0] is not driver:
         _writer_cache[:] = [driver, rpio_core.pin_writer(driver)]
     return _writer_cache[1]
 
 
 def _sim_board():
-    board = _state.board
+    try:
+        board = _state.board
+    except Exception:  # as above: rpio_pwm keeps its own model
+        return None
     if not board.simulated:
         return None
     processor = board.info.processor if board.info.processor in _SIM_SOCS.values() else None
