@@ -210,3 +210,18 @@ def test_the_pin_writer_capsule_through_its_c_abi(fresh_board):
     del cap, t  # the table and its own reference go; ours keeps the driver alive
     assert write(ref, 21, 1) == 0 and fresh_board.level(21) == 1
     release(ref)
+
+
+def test_simulated_pi5_gpio_pwm_with_the_wall_clock(board):
+    chip = board("pi5")
+    RPIO.setup(6, RPIO.OUT)
+    p = RPIO.PWM(6, 100)
+    p.start(25)  # 2.5 ms of 10 ms, on the emulator's pump thread
+    deadline = time.monotonic() + 30
+    while len(_pulses(chip, 6)[1]) < 3:
+        assert time.monotonic() < deadline, "the PIO emulator's edges never reached the board"
+        time.sleep(0.02)
+    rises, widths = _pulses(chip, 6)
+    assert set(widths) == {2_500_000} and all(b - a == 10_000_000 for a, b in zip(rises, rises[1:]))
+    p.stop()
+    assert chip.level(6) == 0

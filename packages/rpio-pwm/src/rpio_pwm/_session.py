@@ -275,6 +275,19 @@ class RenderedBackend:
     def setup(self, incr_us: int, delay_hw: int) -> None:
         self.state.setup(incr_us, delay_hw)
 
+    def _emulator_pump(self, on: bool) -> None:
+        """The simulated Pi 5's PIO emulator follows the wall clock while a pin uses it (a C++ thread,
+        every 2 ms); cleanup() stops it."""
+        dev = self.pio_device
+        if not isinstance(dev, _pwm.PioEmulator) or os.environ.get("RPIO_PWM_MODEL_CLOCK", "wall") != "wall":
+            return
+        if on and not getattr(self, "_pumping", False):
+            dev.start_pump(PUMP_PERIOD_NS)
+            self._pumping = True
+        elif not on and getattr(self, "_pumping", False):
+            dev.stop_pump()
+            self._pumping = False
+
     def cleanup(self) -> None:
         if not self.state.is_setup():
             return
@@ -289,6 +302,7 @@ class RenderedBackend:
         if self.pio is not None:
             for g in self.pio.pins():
                 self.pio.stop(g)
+        self._emulator_pump(False)
         self.state.reset()
 
     def is_setup(self) -> bool:
@@ -380,6 +394,7 @@ class RenderedBackend:
             return
         if self.pio is not None and len(runs) <= 1 and 0 <= gpio < 28:
             width_us = runs[0][1] * incr if runs else 0
+            self._emulator_pump(True)
             if self.pio.set(gpio, period_us * 1000, width_us * 1000):  # PIO first: period and width exact
                 if gpio in self._hw:
                     self.chip.disable(self._hw.pop(gpio))
@@ -473,9 +488,7 @@ def _make_backend(kind: Optional[str] = None, facts: Optional[BoardFacts] = None
             chip = SysfsPwmChip.find(root, pi5=facts.soc == "BCM2712" or not facts.has_legacy_dma)
         pio = pio_device = None
         if linked is not None and linked[2] == "BCM2712":  # a simulated Pi 5: the PIO emulator on its pins
-            pio_device = _pwm.PioEmulator(linked[1], time.monotonic_ns())
-            if os.environ.get("RPIO_PWM_MODEL_CLOCK", "wall") == "wall":
-                pio_device.start_pump(PUMP_PERIOD_NS)
+            pio_device = _pwm.PioEmulator(linked[1], time.monotonic_ns())  # its pump runs from setup()
             pio = _pwm.PioPwm(pio_device)
         elif kind == "sysfs" and os.environ.get("RPIO_PWM_PIO", "1") != "0":
             path = os.environ.get("RPIO_PWM_PIO_DEVICE", "/dev/pio0")

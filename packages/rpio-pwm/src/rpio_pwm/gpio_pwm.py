@@ -267,6 +267,8 @@ def default_engine(gpio: int, write: Callable[[int, int], None]):
     if overlay is not None and be.owner(gpio) < 0:  # the kernel's pwm-pio channel of this pin
         makers.append(lambda: SysfsPwmEngine(gpio, overlay, 0))
     if getattr(be, "pio", None) is not None and 0 <= gpio < 28 and be.owner(gpio) < 0:
+        if hasattr(be, "_emulator_pump"):
+            be._emulator_pump(True)  # the simulated Pi 5: the emulator follows the wall clock
         makers.append(lambda: PioPwmEngine(gpio, be.pio))  # Pi 5: PIO first
     if be.kind == "sysfs":
         hw = be.hardware_channel(gpio)
