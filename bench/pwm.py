@@ -30,7 +30,8 @@ os.environ["RPIO_PWM_MODEL_CLOCK"] = "manual"
 
 import rpio_pwm  # noqa: E402
 from rpio_pwm import _pwm, _session, model  # noqa: E402
-from rpio_pwm.software import SoftwareEngine  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _py_soft_pwm import SoftwareEngine  # noqa: E402  RPIO's former Python engine: the baseline
 
 T = _pwm.TICKS_PER_US
 

@@ -3,15 +3,16 @@
 import threading
 
 import pytest
-from rpio_pwm.software import SoftwareEngine, edges_of
+from rpio_pwm.errors import PWMError
+from rpio_pwm.software import SoftwareEngine, edges_gap_ns
 
 
-def test_edges():
-    assert edges_of(100, [(10, 20)]) == ([(10, 1), (20, 0)], None)
-    assert edges_of(100, []) == ([], 0)
-    assert edges_of(100, [(0, 100)]) == ([], 1)
-    assert edges_of(100, [(0, 10), (90, 100)]) == ([(10, 0), (90, 1)], None)  # wraps: one pulse
-    assert edges_of(100, [(0, 10), (10, 20)]) == ([(0, 1), (20, 0)], None)
+def test_edges_gap():
+    assert edges_gap_ns(100, [(10, 20)]) == 10
+    assert edges_gap_ns(100, []) is None
+    assert edges_gap_ns(100, [(0, 100)]) is None
+    assert edges_gap_ns(100, [(0, 10), (90, 100)]) == 20  # wraps: one pulse of 20
+    assert edges_gap_ns(1000, [(0, 500)]) == 500
 
 
 def make(start=0):
@@ -61,8 +62,9 @@ def test_a_failing_writer_drops_the_pin():
         raise OSError("line released")
 
     e = SoftwareEngine(boom, clock_ns=lambda: 0, threaded=False)
-    e.set_pin(2, 100, [(0, 50)])
-    assert e.pins() == [] and len(e.errors) == 1
+    with pytest.raises(PWMError, match="writing GPIO 2 failed"):
+        e.set_pin(2, 100, [(0, 50)])
+    assert e.pins() == [] and e.stats()["write_errors"] == 1
 
 
 def test_threaded_engine_runs_on_its_own():

@@ -329,6 +329,13 @@ int64_t monotonic_ns() {
     return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+namespace {
+thread_local int64_t t_event_time = 0;  // ScopedEventTime: 0 = the clock
+}
+
+ScopedEventTime::ScopedEventTime(int64_t t_ns) : saved_(t_event_time) { t_event_time = t_ns; }
+ScopedEventTime::~ScopedEventTime() { t_event_time = saved_; }
+
 void set_log_hook(LogHook hook) { g_log = hook ? hook : &default_log; }
 
 const char* chip_kind_name(ChipKind k) {
@@ -1235,7 +1242,7 @@ void PinWorld::resolve_net_l(uint64_t net, const Cause& cause) {
     const Cause c = shorted ? Cause{CauseKind::Short, nullptr} : cause;
     // One clock read: the history entries and the event records carry the same timestamp.
     const bool timed = s.hist_capacity || (diff & (s.watched | s.part_pins)) || new_short;
-    const int64_t t = timed ? monotonic_ns() : 0;
+    const int64_t t = timed ? (t_event_time ? t_event_time : monotonic_ns()) : 0;
     if (new_short) {
         ++s.shorts;
         const bool outputs = hi && lo;

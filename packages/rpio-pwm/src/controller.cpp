@@ -55,6 +55,7 @@ void Controller::cleanup() {
 
 void Controller::init_channel(int64_t ch, int64_t subcycle_us, bool enforce_minimum) {
     state_.check_init_channel(ch, subcycle_us, enforce_minimum);
+    check_channel_free(static_cast<int>(ch));  // before anything is allocated or written
     const uint32_t k = static_cast<uint32_t>(state_.num_initialized()) + 1;
     PacerConfig cfg = compute_pacer(platform_->soc(), state_.pacing(), state_.incr_us(), k, pacer_);
     const uint32_t n = static_cast<uint32_t>(subcycle_us) / state_.incr_us();
@@ -179,6 +180,34 @@ void Controller::drive_low(uint32_t mask) {
 }
 
 // ---------------------------------------------------------------- DMA channel
+bool Controller::channel_busy(int ch) {
+    if (ch < 0 || ch >= kDmaChannels) throw PwmArgumentError("no such DMA channel: " + std::to_string(ch));
+    const uint32_t cs = platform_->read32(dma_reg(ch, dmareg::CS));
+    const uint32_t conblk = platform_->read32(dma_reg(ch, dmareg::CONBLK_AD));
+    return (cs & dmareg::CS_ACTIVE) || conblk != 0;
+}
+
+void Controller::check_channel_free(int ch) {
+    const uint32_t cs = platform_->read32(dma_reg(ch, dmareg::CS));
+    const uint32_t conblk = platform_->read32(dma_reg(ch, dmareg::CONBLK_AD));
+    if (!(cs & dmareg::CS_ACTIVE) && conblk == 0) return;
+    std::string free_list;
+    const uint32_t legacy = platform_->soc().legacy_dma_mask;
+    for (int c = kDmaChannels - 1; c > 0; --c) {
+        if (c == ch || !(legacy & (1u << c)) || state_.is_channel_initialized(c)) continue;
+        const uint32_t ccs = platform_->read32(dma_reg(c, dmareg::CS));
+        const uint32_t cad = platform_->read32(dma_reg(c, dmareg::CONBLK_AD));
+        if (!(ccs & dmareg::CS_ACTIVE) && cad == 0) free_list += (free_list.empty() ? "" : ", ") + std::to_string(c);
+    }
+    throw DmaChannelBusy(
+        "DMA channel " + std::to_string(ch) + " is in use by another program (CS " + hex32(cs) +
+        ((cs & dmareg::CS_ACTIVE) ? ", ACTIVE" : "") + ", CONBLK_AD " + hex32(conblk) +
+        "): pigpio, servod, a kernel driver or another RPIO process holds it, and taking it over would corrupt "
+        "its transfers. Choose another channel: Servo(dma_channel=N), init_channel(N, ...) or "
+        "RPIO_PWM_DMA_CHANNEL=N" + (free_list.empty() ? std::string(" (no legacy channel looks free now)")
+                                                        : " (free now: " + free_list + ")"));
+}
+
 void Controller::start_dma(int ch, uint32_t first_cb) {
     platform_->write32(dma_reg(ch, dmareg::CS), dmareg::CS_RESET);
     platform_->delay_us(10);

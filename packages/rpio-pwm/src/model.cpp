@@ -138,6 +138,7 @@ uint32_t SimSoc::dma_read(uint32_t off) {
     Chan& c = ch_[n];
     switch (r) {
         case dmareg::CS: {
+            if (c.foreign) return (c.active ? dmareg::CS_ACTIVE : 0u) | c.cs_ctrl;
             uint32_t cs = c.cs_ctrl | c.flags;
             if (c.active) cs |= dmareg::CS_ACTIVE;
             if (!c.active && c.has_cb) cs |= dmareg::CS_PAUSED;
@@ -164,6 +165,10 @@ void SimSoc::dma_write(uint32_t off, uint32_t v) {
     uint32_t r = off % kDmaChannelStride;
     if (n >= kDmaChannels) fault("write of unmodelled DMA register " + hex32(kBusDma + off));
     Chan& c = ch_[n];
+    if (c.foreign && (r == dmareg::CS || r == dmareg::CONBLK_AD)) {
+        ++takeovers_;  // the register write that would break another user's transfer
+        c = Chan{};
+    }
     switch (r) {
         case dmareg::CS: {
             if (v & dmareg::CS_RESET) {
@@ -638,6 +643,19 @@ void SimSoc::watch_cb(int ch, uint32_t bus_addr) {
     ch_[ch].watch_set = true;
     ch_[ch].starts.clear();
 }
+
+void SimSoc::occupy_channel(int ch, bool active, uint32_t conblk) {
+    if (ch < 0 || ch >= kDmaChannels) throw PwmArgumentError("no such DMA channel");
+    if (ch_[ch].active || ch_[ch].has_cb) throw PwmArgumentError("DMA channel " + S(ch) + " is running already");
+    Chan c{};
+    c.foreign = true;
+    c.active = active;
+    c.conblk = conblk;
+    c.cs_ctrl = 0x00770000u;  // someone's priorities
+    ch_[ch] = c;
+}
+
+bool SimSoc::channel_foreign(int ch) const { return ch >= 0 && ch < kDmaChannels && ch_[ch].foreign; }
 
 uint64_t SimSoc::slots(int pacing) const { return pacer_[pacing ? kPcm : kPwm].consumed; }
 uint64_t SimSoc::slot_ticks(int pacing) const { return pacer_[pacing ? kPcm : kPwm].period; }

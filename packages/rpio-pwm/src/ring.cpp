@@ -65,6 +65,7 @@ Ring::Ring(const SocInfo& soc, DmaBuffer buf, uint32_t num_samples, Pacing pacin
 void Ring::store(size_t offset, uint32_t value) {
     // One aligned 32-bit store the DMA engine sees whole.
     *reinterpret_cast<volatile uint32_t*>(buf_.cpu + offset) = value;
+    if (observer_) observer_(offset, value);
 }
 
 size_t Ring::apply(const std::vector<uint32_t>& new_set, const std::vector<uint32_t>& new_clr,

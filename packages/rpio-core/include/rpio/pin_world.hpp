@@ -54,6 +54,20 @@ std::string cause_text(const HistoryEntry& e);
 
 int64_t monotonic_ns();
 
+// While one exists, the level changes this thread makes are recorded (history, LED and servo parts,
+// edge events) at t_ns instead of now: simulated PWM engines (rpio_pwm's DMA model and PIO
+// emulator) write each edge at the time their model says it happened. Nests; 0 means now.
+class ScopedEventTime {
+public:
+    explicit ScopedEventTime(int64_t t_ns);
+    ~ScopedEventTime();
+    ScopedEventTime(const ScopedEventTime&) = delete;
+    ScopedEventTime& operator=(const ScopedEventTime&) = delete;
+
+private:
+    int64_t saved_;
+};
+
 const char* chip_kind_name(seg::ChipKind k);
 seg::ChipKind parse_chip_kind(const std::string& name);  // std::invalid_argument if unknown
 unsigned chip_kind_gpios(seg::ChipKind k);

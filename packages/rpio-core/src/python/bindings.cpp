@@ -16,6 +16,7 @@
 #include "rpio/chardev_lines.hpp"
 #include "rpio/error.hpp"
 #include "rpio/mmap_bus.hpp"
+#include "rpio/pin_writer.hpp"
 #include "rpio/rp1.hpp"
 #include "rpio/sim_chip.hpp"
 
@@ -981,6 +982,14 @@ PYBIND11_MODULE(_core, m) {
             }
             return v;
         }, "line"_a, "GET_VALUES on the line's request: 0 or 1; OSError with the ioctl's errno.");
+
+    m.def("pin_writer", [](std::shared_ptr<Driver> driver) {
+        const bool simulated = std::dynamic_pointer_cast<SimChip>(driver->bus()) != nullptr;
+        rpio_pin_writer_v1* t = new_pin_writer(std::move(driver), simulated);
+        return py::capsule(static_cast<void*>(t), RPIO_PIN_WRITER_CAPSULE,
+                           [](void* p) { delete_pin_writer(static_cast<rpio_pin_writer_v1*>(p)); });
+    }, "driver"_a, "A PyCapsule of C functions that write this driver's pins from any thread without "
+       "the GIL (pin_writer_abi.h): rpio_pwm's C++ PWM engines drive pins through it.");
 
     // ---- the hot path
     g_fast.zero = PyLong_FromLong(0);

@@ -56,6 +56,7 @@ from ._core import (  # benchmark baselines (bench/io.py)
 )
 from ._core import _shutdown as _shutdown
 from ._core import board_segment_path as board_segment_path
+from ._core import pin_writer as pin_writer  # C pin-writer table for rpio_pwm's engines
 from ._core import (
     _bench_fastcall_noop2 as _bench_fastcall_noop2,  # baselines for bench/io.py
 )

@@ -33,6 +33,8 @@ public:
     void clear_channel(int64_t ch);
     void clear_channel_gpio(int64_t ch, int64_t gpio);
 
+    // Whether a channel is in use by anyone (this controller included): CS.ACTIVE or CONBLK_AD != 0.
+    bool channel_busy(int ch);
     const PwmState& state() const { return state_; }
     PwmState& mutable_state() { return state_; }
     const Ring& ring(int64_t ch) const;
@@ -49,6 +51,8 @@ private:
     void stop_clock(uint32_t ctl_off);
     void start_clock(uint32_t ctl_off, uint32_t div_off, const PacerConfig& cfg);
     void write_range(const PacerConfig& cfg);
+    // Refuses (DmaChannelBusy) a channel someone else runs: CS.ACTIVE set or a non-zero CONBLK_AD.
+    void check_channel_free(int ch);
     void start_dma(int ch, uint32_t first_cb);
     void stop_dma(int ch);
     void release_gpios(int ch, const std::vector<int>& gpios);

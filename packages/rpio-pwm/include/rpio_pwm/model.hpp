@@ -75,6 +75,12 @@ public:
     uint64_t slots(int pacing) const;  // FIFO words consumed by PWM (0) / PCM (1)
     uint64_t slot_ticks(int pacing) const;
     bool channel_active(int ch) const;
+    // Another user's channel (pigpio, a kernel driver, another process): its CS reads ACTIVE (or
+    // paused) with CONBLK_AD = conblk, and the model runs nothing on it. A CS RESET or a CONBLK_AD
+    // write takes it over (counted in takeovers()), which RPIO must never do.
+    void occupy_channel(int ch, bool active, uint32_t conblk);
+    bool channel_foreign(int ch) const;
+    uint64_t takeovers() const { return takeovers_; }
     uint64_t fifo_underruns(int pacing) const;
 
 private:
@@ -87,6 +93,7 @@ private:
         bool active = false;
         bool has_cb = false;
         bool waiting = false;
+        bool foreign = false;  // occupy_channel(): someone else's transfer, not executed
         uint32_t cs_ctrl = 0;  // priority/panic/flags bits as written
         uint32_t flags = 0;    // END / INT / ERROR
         uint32_t conblk = 0;
@@ -164,6 +171,7 @@ private:
     size_t history_limit_ = 4000000;
     std::function<void(const Transition&)> listener_;
     uint64_t cbs_executed_ = 0;
+    uint64_t takeovers_ = 0;
 };
 
 }  // namespace rpio_pwm

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,9 @@ public:
     uint32_t clr_mask(uint32_t s) const { return clr_[s]; }
     uint32_t owned_mask() const { return owned_; }
 
+    // Called after every store into a mask word, in store order (tests record the DMA's view with it).
+    void set_store_observer(std::function<void(size_t offset, uint32_t value)> fn) { observer_ = std::move(fn); }
+
     // Read back a CB from the buffer (for tests and print_channel).
     ControlBlock cb(uint32_t sample, uint32_t which) const;
 
@@ -90,6 +94,7 @@ private:
     Pacing pacing_;
     std::vector<uint32_t> set_, clr_;  // mirror of the mask words in the buffer
     uint32_t owned_ = 0;
+    std::function<void(size_t, uint32_t)> observer_;
 };
 
 }  // namespace rpio_pwm

@@ -25,6 +25,10 @@ struct PwmError : std::runtime_error {
 struct PwmArgumentError : PwmError {
     using PwmError::PwmError;
 };
+// A DMA channel another user holds (CS.ACTIVE set or a control block loaded): never taken over.
+struct DmaChannelBusy : PwmError {
+    using PwmError::PwmError;
+};
 // The simulated hardware detected something the real hardware would not run (or would run wrongly).
 struct ModelFault : std::runtime_error {
     using std::runtime_error::runtime_error;

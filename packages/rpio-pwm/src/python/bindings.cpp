@@ -3,12 +3,21 @@
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+
+#include <optional>
+#include <map>
+#include <cerrno>
+#include <cstring>
+#include <tuple>
 #include <unistd.h>
 
 #include "rpio_pwm/controller.hpp"
 #include "rpio_pwm/hardware.hpp"
 #include "rpio_pwm/model.hpp"
 #include "rpio_pwm/pacer.hpp"
+#include "rpio_pwm/soft_engine.hpp"
+#include "rpio_pwm/model_link.hpp"
+#include "rpio_pwm/pio_pwm.hpp"
 
 namespace py = pybind11;
 using namespace rpio_pwm;
@@ -21,6 +30,7 @@ namespace {
 PyObject* g_pwm_error = nullptr;
 PyObject* g_arg_error = nullptr;
 PyObject* g_model_fault = nullptr;
+PyObject* g_busy_error = nullptr;
 int g_test_fd = -1;
 
 void test_hook() {
@@ -57,6 +67,84 @@ py::tuple cb_tuple(const ControlBlock& cb) {
                           cb.reserved[1]);
 }
 
+// A Python callable as a pin sink: the engine's loop stays GIL-free, only this write takes the GIL.
+// (The umbrella and the chardev writer never need it; it serves set_gpio_writer() callables.)
+class PySink final : public PinSink {
+public:
+    explicit PySink(py::function fn) : fn_(std::move(fn)) {}
+    ~PySink() override {
+        if (Py_IsInitialized()) {
+            py::gil_scoped_acquire g;
+            fn_ = py::function();
+        } else {
+            fn_.release();
+        }
+    }
+    bool write(int gpio, int level) override {
+#if PY_VERSION_HEX >= 0x030D0000
+        if (!Py_IsInitialized() || Py_IsFinalizing()) return false;
+#else
+        if (!Py_IsInitialized() || _Py_IsFinalizing()) return false;
+#endif
+        py::gil_scoped_acquire g;
+        try {
+            fn_(gpio, level);
+            return true;
+        } catch (py::error_already_set& e) {
+            const std::string what = e.what();
+            try {
+                py::module_::import("logging").attr("getLogger")("rpio_pwm").attr("error")(
+                    "software PWM: writing GPIO %d failed (%s); the pin is no longer driven", gpio, what);
+            } catch (py::error_already_set& e2) {
+                e2.restore();
+                PyErr_Clear();
+            }
+            return false;
+        }
+    }
+
+private:
+    py::function fn_;
+};
+
+struct EngineBox {
+    std::shared_ptr<PinSink> sink;
+    std::string kind;
+    std::unique_ptr<SoftEngine> engine;
+    ~EngineBox() {
+        if (engine && PyGILState_Check()) {
+            py::gil_scoped_release r;  // the thread may be waiting for the GIL in a PySink write
+            engine.reset();
+        }
+    }
+};
+
+std::shared_ptr<PinSink> make_sink(py::object writer, std::string& kind) {
+    if (PyCapsule_CheckExact(writer.ptr())) {
+        auto* t = static_cast<const rpio_pin_writer_v1*>(PyCapsule_GetPointer(writer.ptr(), RPIO_PIN_WRITER_CAPSULE));
+        if (!t) throw py::error_already_set();
+        kind = "rpio_core";
+        return std::make_shared<TableSink>(t);
+    }
+    if (py::isinstance<py::str>(writer)) {
+        std::string w = writer.cast<std::string>();
+        if (w == "lines") {
+            kind = w;
+            return std::make_shared<LineFdSink>();
+        }
+        if (w == "record") {
+            kind = w;
+            return std::make_shared<RecordingSink>();
+        }
+        throw PwmArgumentError("writer must be rpio_core.pin_writer(driver), a callable, 'lines' or 'record', not '" + w + "'");
+    }
+    if (PyCallable_Check(writer.ptr())) {
+        kind = "python";
+        return std::make_shared<PySink>(writer.cast<py::function>());
+    }
+    throw PwmArgumentError("writer must be rpio_core.pin_writer(driver), a callable, 'lines' or 'record'");
+}
+
 // Raw memory access to the model's SDRAM by bus address, for tests that craft control blocks.
 struct SimMemory {
     static void write(SimSoc& /*sim*/, const DmaBuffer& b, size_t off, py::bytes data) {
@@ -80,7 +168,11 @@ PYBIND11_MODULE(_pwm, m) {
     g_model_fault = PyErr_NewExceptionWithDoc("rpio_pwm._pwm.ModelFault",
                                               "The simulated DMA engine met something the hardware would not run.",
                                               PyExc_RuntimeError, nullptr);
+    g_busy_error = PyErr_NewExceptionWithDoc("rpio_pwm._pwm.DMAChannelBusyError",
+                                             "The DMA channel is in use by another program; choose another one.",
+                                             g_pwm_error, nullptr);
     m.add_object("PWMError", py::handle(g_pwm_error));
+    m.add_object("DMAChannelBusyError", py::handle(g_busy_error));
     m.add_object("PWMArgumentError", py::handle(g_arg_error));
     m.add_object("ModelFault", py::handle(g_model_fault));
     py::register_exception_translator([](std::exception_ptr p) {
@@ -88,6 +180,8 @@ PYBIND11_MODULE(_pwm, m) {
             if (p) std::rethrow_exception(p);
         } catch (const PwmArgumentError& e) {
             PyErr_SetString(g_arg_error, e.what());
+        } catch (const DmaChannelBusy& e) {
+            PyErr_SetString(g_busy_error, e.what());
         } catch (const PwmError& e) {
             PyErr_SetString(g_pwm_error, e.what());
         } catch (const ModelFault& e) {
@@ -203,6 +297,10 @@ PYBIND11_MODULE(_pwm, m) {
         .def("slot_ticks", &SimSoc::slot_ticks)
         .def("fifo_underruns", &SimSoc::fifo_underruns)
         .def("channel_active", &SimSoc::channel_active)
+        .def("occupy_channel", &SimSoc::occupy_channel, py::arg("ch"), py::arg("active") = true,
+             py::arg("conblk") = 0x4D000000u)
+        .def("channel_foreign", &SimSoc::channel_foreign)
+        .def_property_readonly("takeovers", &SimSoc::takeovers)
         .def("alloc_dma", &SimSoc::alloc_dma)
         .def("free_dma", &SimSoc::free_dma)
         .def("mem_write", [](SimSoc& s, const DmaBuffer& b, size_t off, py::bytes data) { SimMemory::write(s, b, off, data); })
@@ -277,6 +375,233 @@ PYBIND11_MODULE(_pwm, m) {
         .def_property_readonly("gpios_used", &PwmState::gpios_used)
         .def("mark_gpio_used", &PwmState::mark_gpio_used);
 
+
+    py::class_<EngineBox>(m, "SoftEngine",
+        "Software-timed PWM on a C++ thread of its own (no GIL in its loop). writer: "
+        "rpio_core.pin_writer(driver) (a capsule), 'lines' (GPIO character-device line fds given with "
+        "set_line_fd), 'record' (in memory, for tests) or a Python callable write(gpio, level).")
+        .def(py::init([](py::object writer, bool threaded) {
+            auto box = std::make_unique<EngineBox>();
+            box->sink = make_sink(writer, box->kind);
+            box->engine = std::make_unique<SoftEngine>(box->sink, threaded);
+            return box;
+        }), py::arg("writer"), py::arg("threaded") = true)
+        .def_property_readonly("writer_kind", [](const EngineBox& b) { return b.kind; })
+        .def_property_readonly("threaded", [](const EngineBox& b) { return b.engine->threaded(); })
+        .def_property_readonly("due_ns", [](const EngineBox& b) { return b.engine->due_ns(); },
+                               "inside a write: when it was due")
+        .def("set_pin", [](EngineBox& b, int gpio, int64_t period, const std::vector<std::pair<int64_t, int64_t>>& runs,
+                           int64_t now) {
+            py::gil_scoped_release r;
+            b.engine->set_pin(gpio, period, runs, now);
+        }, py::arg("gpio"), py::arg("period_ns"), py::arg("runs_ns"), py::arg("now_ns") = -1)
+        .def("remove_pin", [](EngineBox& b, int gpio, std::optional<int> level, int64_t now) {
+            py::gil_scoped_release r;
+            b.engine->remove_pin(gpio, level ? *level : -1, now);
+        }, py::arg("gpio"), py::arg("level") = 0, py::arg("now_ns") = -1)
+        .def("pins", [](const EngineBox& b) { return b.engine->pins(); })
+        .def("make_output", [](EngineBox& b, int gpio) {
+            py::gil_scoped_release r;
+            b.engine->make_output(gpio);
+        })
+        .def("has_pin", [](const EngineBox& b, int g) { return b.engine->has_pin(g); })
+        .def("stop", [](EngineBox& b) {
+            py::gil_scoped_release r;
+            b.engine->stop();
+        })
+        .def("run_until", [](EngineBox& b, int64_t t) {
+            py::gil_scoped_release r;
+            return b.engine->run_until(t);
+        })
+        .def("next_event_ns", [](const EngineBox& b) { return b.engine->next_event_ns(); })
+        .def("set_edge_log", [](EngineBox& b, size_t n) { b.engine->set_edge_log(n); })
+        .def("edge_log", [](const EngineBox& b) {
+            std::vector<std::tuple<int64_t, int64_t, int, int>> out;
+            for (const auto& e : b.engine->edge_log()) out.emplace_back(e.due_ns, e.written_ns, e.gpio, e.level);
+            return out;
+        }, "(due_ns, written_ns, gpio, level) of the last scheduled edges")
+        .def("set_spin_ns", [](EngineBox& b, int64_t ns) { b.engine->set_spin_ns(ns); })
+        .def("set_realtime_priority", [](EngineBox& b, int prio) { b.engine->set_realtime_priority(prio); },
+             "SCHED_FIFO priority the thread asks for when it (re)starts; 0: none")
+        .def_property_readonly("realtime", [](const EngineBox& b) { return b.engine->realtime(); })
+        .def("stats", [](const EngineBox& b) {
+            SoftEngineStats s = b.engine->stats();
+            py::dict d;
+            d["writes"] = s.writes;
+            d["edges"] = s.edges;
+            d["skipped_periods"] = s.skipped_periods;
+            d["max_late_ns"] = s.max_late_ns;
+            d["write_errors"] = s.write_errors;
+            return d;
+        })
+        .def("set_line_fd", [](EngineBox& b, int gpio, int fd) {
+            auto* l = dynamic_cast<LineFdSink*>(b.sink.get());
+            if (!l) throw PwmArgumentError("set_line_fd needs an engine made with writer='lines'");
+            l->set_fd(gpio, fd);
+        })
+        .def("recorded", [](EngineBox& b) {
+            auto* r = dynamic_cast<RecordingSink*>(b.sink.get());
+            if (!r) throw PwmArgumentError("recorded() needs an engine made with writer='record'");
+            std::vector<std::tuple<int64_t, int, int>> out;
+            for (const auto& e : r->entries()) out.emplace_back(e.t_ns, e.gpio, e.level);
+            return out;
+        }, "(t_ns, gpio, level) of every write of a writer='record' engine")
+        .def("close", [](EngineBox& b) {
+            py::gil_scoped_release r;
+            b.engine->stop();
+        });
+
+    py::class_<ModelBoardLink>(m, "ModelBoardLink",
+        "Writes the DMA model's pin changes to a simulated board (rpio_core.pin_writer capsule) at the "
+        "model's times; with start_pump(), a thread of its own keeps the model at the wall clock.")
+        .def(py::init([](SimSoc& sim, py::object cap, int64_t t0_ns) {
+            auto* t = static_cast<const rpio_pin_writer_v1*>(PyCapsule_GetPointer(cap.ptr(), RPIO_PIN_WRITER_CAPSULE));
+            if (!t) throw py::error_already_set();
+            return std::make_unique<ModelBoardLink>(sim, std::make_shared<TableSink>(t), t0_ns);
+        }), py::arg("sim"), py::arg("writer"), py::arg("t0_ns"), py::keep_alive<1, 2>())
+        .def("lock", [](ModelBoardLink& l) {
+            py::gil_scoped_release r;
+            l.mutex().lock();
+        }, "Hold the model (recursive; the pump waits). Pair with unlock() in the same thread.")
+        .def("unlock", [](ModelBoardLink& l) { l.mutex().unlock(); })
+        .def("sync_to_now", [](ModelBoardLink& l, uint64_t catchup) {
+            py::gil_scoped_release r;
+            l.sync_to_now(catchup);
+        }, py::arg("catchup_ticks") = 0)
+        .def("start_pump", [](ModelBoardLink& l, int64_t period_ns, uint64_t catchup) {
+            l.start_pump(period_ns, catchup);
+        }, py::arg("period_ns") = 2000000, py::arg("catchup_ticks") = 0)
+        .def("stop_pump", [](ModelBoardLink& l) {
+            py::gil_scoped_release r;
+            l.stop_pump();
+        })
+        .def("close", [](ModelBoardLink& l) {
+            py::gil_scoped_release r;
+            l.stop_pump();
+        })
+        .def("ticks_to_ns", &ModelBoardLink::ticks_to_ns)
+        .def_property_readonly("t0_ns", &ModelBoardLink::t0_ns)
+        .def_property_readonly("forwarded", &ModelBoardLink::forwarded)
+        .def_property_readonly("errors", &ModelBoardLink::errors);
+
+    // ---- PIO
+    {
+        using namespace rpio_pwm::pio;
+        py::class_<Device, std::shared_ptr<Device>>(m, "PioDevice")
+            .def_property_readonly("name", &Device::name);
+        py::class_<KernelDevice, Device, std::shared_ptr<KernelDevice>>(m, "KernelPioDevice",
+            "The rp1-pio driver's /dev/pio0 (ioctls of rp1_pio_if.h). Unverified on a Pi 5.")
+            .def(py::init([](const std::string& path) { return std::shared_ptr<KernelDevice>(KernelDevice::open(path)); }),
+                 py::arg("path") = "/dev/pio0");
+        // A fake /dev/pio0: records every ioctl (request number and argument bytes); SMs in
+        // taken_mask refuse PIO_IOC_SM_CLAIM as if another user held them.
+        struct FakeLog {
+            std::vector<std::pair<unsigned long, std::string>> calls;
+            uint16_t taken = 0;
+        };
+        auto fake_log = std::make_shared<std::map<void*, std::shared_ptr<FakeLog>>>();
+        m.def("fake_pio_device", [](uint16_t taken_mask) {
+            auto log = std::make_shared<FakeLog>();
+            log->taken = taken_mask;
+            auto dev = std::make_shared<KernelDevice>([log](unsigned long req, void* arg, size_t size) {
+                log->calls.emplace_back(req, std::string(static_cast<const char*>(arg), size));
+                if (req == IOC_SM_CLAIM) {
+                    uint16_t mask;
+                    std::memcpy(&mask, arg, 2);
+                    if (mask & log->taken) {
+                        errno = EBUSY;
+                        return -1;
+                    }
+                    log->taken |= mask;
+                }
+                if (req == IOC_SM_UNCLAIM) {
+                    uint16_t mask;
+                    std::memcpy(&mask, arg, 2);
+                    log->taken &= static_cast<uint16_t>(~mask);
+                }
+                return req == IOC_ADD_PROGRAM ? 0 : 0;
+            }, "fake /dev/pio0");
+            py::object calls = py::cpp_function([log]() {
+                py::list out;
+                for (const auto& c : log->calls) out.append(py::make_tuple(c.first, py::bytes(c.second)));
+                return out;
+            });
+            return py::make_tuple(std::static_pointer_cast<Device>(dev), calls);
+        }, py::arg("taken_mask") = 0, "(device, calls): a fake /dev/pio0 and a function listing its ioctls");
+        (void)fake_log;
+        m.attr("PIO_IOC") = py::dict(py::arg("ADD_PROGRAM") = IOC_ADD_PROGRAM, py::arg("SM_CLAIM") = IOC_SM_CLAIM,
+                                     py::arg("SM_UNCLAIM") = IOC_SM_UNCLAIM, py::arg("SM_INIT") = IOC_SM_INIT,
+                                     py::arg("SM_EXEC") = IOC_SM_EXEC, py::arg("SM_CLEAR_FIFOS") = IOC_SM_CLEAR_FIFOS,
+                                     py::arg("SM_SET_ENABLED") = IOC_SM_SET_ENABLED, py::arg("SM_PUT") = IOC_SM_PUT,
+                                     py::arg("GPIO_INIT") = IOC_GPIO_INIT,
+                                     py::arg("GPIO_SET_FUNCTION") = IOC_GPIO_SET_FUNCTION);
+        py::class_<EmulatedDevice, Device, std::shared_ptr<EmulatedDevice>>(m, "PioEmulator",
+            "The PIO emulator driving a simulated board through rpio_core.pin_writer(driver), at t0_ns + "
+            "cycle / 200 MHz.")
+            .def(py::init([](py::object cap, int64_t t0) {
+                auto* t = static_cast<const rpio_pin_writer_v1*>(PyCapsule_GetPointer(cap.ptr(), RPIO_PIN_WRITER_CAPSULE));
+                if (!t) throw py::error_already_set();
+                return std::make_shared<EmulatedDevice>(std::make_shared<TableSink>(t), t0);
+            }), py::arg("writer"), py::arg("t0_ns"))
+            .def("claim_foreign", &EmulatedDevice::claim_foreign)
+            .def("sync_to_now", [](EmulatedDevice& d) {
+                py::gil_scoped_release r;
+                d.sync_to_now();
+            })
+            .def("run_to_cycle", [](EmulatedDevice& d, uint64_t c) {
+                py::gil_scoped_release r;
+                d.run_to_cycle(c);
+            })
+            .def("start_pump", &EmulatedDevice::start_pump, py::arg("period_ns") = 2000000)
+            .def("stop_pump", [](EmulatedDevice& d) {
+                py::gil_scoped_release r;
+                d.stop_pump();
+            })
+            .def("cycle_to_ns", &EmulatedDevice::cycle_to_ns)
+            .def_property_readonly("now", [](EmulatedDevice& d) {
+                std::lock_guard<std::recursive_mutex> l(d.mutex());
+                return d.block().now();
+            })
+            .def_property_readonly("forwarded", &EmulatedDevice::forwarded)
+            .def("events", [](EmulatedDevice& d) {
+                std::lock_guard<std::recursive_mutex> l(d.mutex());
+                std::vector<std::tuple<uint64_t, int, int>> out;
+                for (const auto& e : d.block().events()) out.emplace_back(e.cycle, e.gpio, e.level);
+                return out;
+            });
+        py::class_<PioPwm>(m, "PioPwm", "PWM on RP1 PIO state machines, one per pin.")
+            .def(py::init<std::shared_ptr<Device>>(), py::arg("device"))
+            .def("set", [](PioPwm& p, int gpio, uint64_t period_ns, uint64_t high_ns) {
+                py::gil_scoped_release r;
+                return p.set(gpio, period_ns, high_ns);
+            }, py::arg("gpio"), py::arg("period_ns"), py::arg("high_ns"))
+            .def("stop", [](PioPwm& p, int gpio) {
+                py::gil_scoped_release r;
+                p.stop(gpio);
+            })
+            .def("has", &PioPwm::has)
+            .def("sm_of", &PioPwm::sm_of)
+            .def("pins", &PioPwm::pins)
+            .def("plan", [](const PioPwm& p, int gpio) {
+                const PwmPlan pl = p.plan(gpio);
+                py::dict d;
+                d["div_int"] = pl.div_int;
+                d["word"] = pl.word;
+                d["period_cycles"] = pl.period_cycles;
+                d["high_cycles"] = pl.high_cycles;
+                d["constant"] = pl.constant;
+                d["exact"] = pl.exact;
+                d["period_ns"] = pl.period_ns();
+                d["high_ns"] = pl.high_ns();
+                return d;
+            })
+            .def_property_readonly("device", [](PioPwm& p) { return p.device().name(); });
+        m.def("pio_program", [] { return PwmProgram::instructions(); }, "the PWM program RPIO loads");
+        m.attr("PIO_CLOCK_HZ") = kRp1ClockHz;
+    }
+    m.attr("SOFT_MIN_EDGE_GAP_NS") = SoftEngine::kMinEdgeGapNs;
+    m.def("monotonic_ns", &monotonic_now_ns);
+
     py::class_<Controller>(m, "Controller")
         .def(py::init<Platform&>(), py::keep_alive<1, 2>())
         .def("setup", &Controller::setup)
@@ -284,6 +609,7 @@ PYBIND11_MODULE(_pwm, m) {
         .def("is_setup", &Controller::is_setup)
         .def("init_channel", &Controller::init_channel, py::arg("ch"), py::arg("subcycle_us"), py::arg("enforce_minimum") = true)
         .def("release_channel", &Controller::release_channel)
+        .def("channel_busy", &Controller::channel_busy)
         .def("add_pulse", &Controller::add_pulse)
         .def("set_pulses", &Controller::set_pulses)
         .def("clear_channel", &Controller::clear_channel)

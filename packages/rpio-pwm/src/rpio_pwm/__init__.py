@@ -23,7 +23,8 @@ from typing import Optional, Sequence, Tuple
 
 from rpio_pwm import _pwm, _session
 from rpio_pwm._session import set_gpio_writer
-from rpio_pwm.errors import ModelFault, PWMArgumentError, PWMError, ServoError
+from rpio_pwm.engines import engine_table, pwm_engine
+from rpio_pwm.errors import DMAChannelBusyError, ModelFault, PWMArgumentError, PWMError, ServoError
 
 __version__ = _pwm.__version__
 
@@ -43,8 +44,8 @@ __all__ = [
     "print_channel", "set_loglevel", "is_setup", "is_channel_initialized", "get_pulse_incr_us",
     "get_channel_subcycle_time_us", "Servo",
     # RPIO 2 additions
-    "set_channel_pulses", "default_dma_channel", "backend_name", "set_gpio_writer",
-    "PWMError", "PWMArgumentError", "ServoError", "ModelFault",
+    "set_channel_pulses", "default_dma_channel", "backend_name", "set_gpio_writer", "pwm_engine", "engine_table",
+    "PWMError", "PWMArgumentError", "DMAChannelBusyError", "ServoError", "ModelFault",
 ]
 
 log = logging.getLogger("rpio_pwm")

@@ -5,9 +5,9 @@ errors; these classes keep those types (``except RuntimeError`` still works) and
 where the cause is a bad argument, so ``except ValueError`` works too.
 """
 
-from rpio_pwm._pwm import ModelFault, PWMArgumentError, PWMError
+from rpio_pwm._pwm import DMAChannelBusyError, ModelFault, PWMArgumentError, PWMError
 
-__all__ = ["PWMError", "PWMArgumentError", "ServoError", "ModelFault"]
+__all__ = ["PWMError", "PWMArgumentError", "DMAChannelBusyError", "ServoError", "ModelFault"]
 
 
 class ServoError(AttributeError, ValueError):

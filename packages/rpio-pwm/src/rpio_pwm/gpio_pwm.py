@@ -31,9 +31,9 @@ import weakref
 from typing import Callable, Dict, Optional, Tuple
 
 from rpio_pwm import _session
-from rpio_pwm.errors import PWMError
+from rpio_pwm.errors import DMAChannelBusyError, PWMError
 
-__all__ = ["make_pwm_class", "default_engine", "DmaPwmEngine", "SoftwarePwmEngine", "SysfsPwmEngine"]
+__all__ = ["make_pwm_class", "default_engine", "DmaPwmEngine", "SoftwarePwmEngine", "SysfsPwmEngine", "PioPwmEngine"]
 
 log = logging.getLogger("rpio_pwm")
 
@@ -112,11 +112,23 @@ class SoftwarePwmEngine:
 
         self.gpio = gpio
         if engine is None:
+            # The host's C pin-writer table when it gives one (RPIO's driver, no GIL per write),
+            # else ``write`` itself. One engine (one thread) per writer.
+            cap = _session._pin_writer_source() if _session._pin_writer_source is not None else None
+            target = write if cap is None else cap
             with SoftwarePwmEngine._lock:
-                engine = SoftwarePwmEngine._shared.get(id(write))
-                if engine is None:
-                    engine = SoftwareEngine(write)
-                    SoftwarePwmEngine._shared[id(write)] = engine
+                found = SoftwarePwmEngine._shared.get(id(target))
+                if found is not None and found[0] is target:
+                    engine = found[1]
+                else:
+                    if cap is not None:  # a new board: the engines of the old one stop
+                        for old_target, old_engine in list(SoftwarePwmEngine._shared.values()):
+                            if not callable(old_target):
+                                old_engine.stop()
+                        SoftwarePwmEngine._shared = {k: v for k, v in SoftwarePwmEngine._shared.items()
+                                                     if callable(v[0])}
+                    engine = SoftwareEngine(target)
+                    SoftwarePwmEngine._shared[id(target)] = (target, engine)
         self.engine = engine
 
     def start(self, frequency: float, dutycycle: float) -> None:
@@ -158,14 +170,20 @@ class DmaPwmEngine:
         be = self._ensure()
         period = self._period(be, frequency)
         taken = set(be.initialized_channels())
+        busy = []
         for ch in be.candidate_channels():
             if ch in taken:
                 continue
-            be.init_channel(ch, period, False)
+            try:
+                be.init_channel(ch, period, False)
+            except DMAChannelBusyError:  # another program's channel: never taken over
+                busy.append(ch)
+                continue
             self.channel, self.period_us = ch, period
             break
         else:
-            raise PWMError("no free DMA channel for another PWM")
+            raise PWMError("no free DMA channel for another PWM" +
+                           (f" (channels {', '.join(map(str, busy))} are held by other programs)" if busy else ""))
         self._pulse(be, dutycycle)
 
     def _pulse(self, be, dutycycle: float) -> None:
@@ -208,6 +226,54 @@ class SysfsPwmEngine:
         self.chip.disable(self.channel)
 
 
+class PioPwmEngine:
+    """A PIO state machine of the RP1 (Pi 5, or the simulated Pi 5's emulator): period and width
+    exact, a change lands on a period boundary. start() raises PWMError when all 4 are taken."""
+
+    def __init__(self, gpio: int, pio):
+        self.gpio, self.pio = gpio, pio
+
+    def start(self, frequency: float, dutycycle: float) -> None:
+        period = max(1, round(1e9 / frequency))
+        if not self.pio.set(self.gpio, period, round(period * dutycycle / 100.0)):
+            raise PWMError("the PIO's 4 state machines are taken")
+
+    def update(self, frequency: float, dutycycle: float) -> None:
+        self.start(frequency, dutycycle)
+
+    def stop(self) -> None:
+        self.pio.stop(self.gpio)
+
+
+class _Chain:
+    """The first engine of a list that starts; each fallback logged once per pin."""
+
+    def __init__(self, gpio: int, makers):
+        self.gpio, self.makers, self.active = gpio, makers, None
+
+    def start(self, frequency, dutycycle):
+        last = None
+        for make in self.makers:
+            try:
+                engine = make()
+                engine.start(frequency, dutycycle)
+            except PWMError as e:
+                last = e
+                log.info("GPIO %d: %s; falling back to the next engine", self.gpio, e)
+                continue
+            self.active = engine
+            return
+        raise last or PWMError("no PWM engine could start")
+
+    def update(self, frequency, dutycycle):
+        self.active.update(frequency, dutycycle)
+
+    def stop(self):
+        if self.active is not None:
+            self.active.stop()
+        self.active = None
+
+
 class _Fallback:
     """Tries the preferred engine; if it cannot start (no channel, inexact pacing), software timing."""
 
@@ -239,10 +305,21 @@ def default_engine(gpio: int, write: Callable[[int, int], None]):
     be = _session.ensure_backend()
     if be.kind in ("hardware", "model"):
         return _Fallback(DmaPwmEngine(gpio, be), gpio, write)
+    makers = []
+    overlay = getattr(be, "pio_overlay", {}).get(gpio)
+    if overlay is not None and be.owner(gpio) < 0:  # the kernel's pwm-pio channel of this pin
+        makers.append(lambda: SysfsPwmEngine(gpio, overlay, 0))
+    if getattr(be, "pio", None) is not None and 0 <= gpio < 28 and be.owner(gpio) < 0:
+        if hasattr(be, "_emulator_pump"):
+            be._emulator_pump(True)  # the simulated Pi 5: the emulator follows the wall clock
+        makers.append(lambda: PioPwmEngine(gpio, be.pio))  # Pi 5: PIO first
     if be.kind == "sysfs":
         hw = be.hardware_channel(gpio)
         if hw is not None and be.owner(gpio) < 0:
-            return SysfsPwmEngine(gpio, be.chip, hw)
+            makers.append(lambda: SysfsPwmEngine(gpio, be.chip, hw))
+    if makers:
+        makers.append(lambda: SoftwarePwmEngine(gpio, write))
+        return _Chain(gpio, makers)
     return SoftwarePwmEngine(gpio, write)
 
 

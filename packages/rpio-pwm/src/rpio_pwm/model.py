@@ -15,6 +15,7 @@ Clock modes (``RPIO_PWM_MODEL_CLOCK``):
 
 from __future__ import annotations
 
+import contextlib
 from typing import List, Optional, Tuple
 
 from rpio_pwm import _pwm
@@ -27,9 +28,10 @@ TICKS_PER_US = _pwm.TICKS_PER_US
 class SimBoard:
     """A view of one SimSoc in microseconds."""
 
-    def __init__(self, sim: _pwm.SimSoc, sync=None):
+    def __init__(self, sim: _pwm.SimSoc, sync=None, held=None):
         self.sim = sim
         self._sync = sync or (lambda: None)
+        self._held = held or contextlib.nullcontext  # holds the model against a pump thread
 
     @property
     def soc(self) -> str:
@@ -37,38 +39,47 @@ class SimBoard:
 
     @property
     def now_us(self) -> float:
-        self._sync()
-        return self.sim.now / TICKS_PER_US
+        with self._held():
+            self._sync()
+            return self.sim.now / TICKS_PER_US
 
     @property
     def now_ticks(self) -> int:
-        self._sync()
-        return self.sim.now
+        with self._held():
+            self._sync()
+            return self.sim.now
 
     def advance_us(self, us: int) -> None:
         """Runs the model forward by ``us`` microseconds (whole or a multiple of 1/720720)."""
         ticks = round(us * TICKS_PER_US)
         if ticks < 0:
             raise ValueError("cannot run the model backwards")
-        self.sim.advance(ticks)
+        with self._held():
+            self.sim.advance(ticks)
 
     def run_until_us(self, t_us: float) -> None:
-        self.sim.run_until(round(t_us * TICKS_PER_US))
+        with self._held():
+            self.sim.run_until(round(t_us * TICKS_PER_US))
 
     def level(self, gpio: int) -> int:
-        self._sync()
-        return self.sim.level(gpio)
+        with self._held():
+            self._sync()
+            return self.sim.level(gpio)
 
     def transitions(self, gpio: Optional[int] = None, since_us: float = 0.0) -> List[Tuple[float, int, int]]:
         """(t_us, gpio, level) for every change of a pin's level, oldest first."""
-        self._sync()
+        with self._held():
+            self._sync()
+            raw = self.sim.transitions()
         since = round(since_us * TICKS_PER_US)
-        return [(t / TICKS_PER_US, g, lv) for (t, g, lv) in self.sim.transitions()
+        return [(t / TICKS_PER_US, g, lv) for (t, g, lv) in raw
                 if (gpio is None or g == gpio) and t >= since]
 
     def transitions_ticks(self, gpio: Optional[int] = None) -> List[Tuple[int, int, int]]:
-        self._sync()
-        return [tr for tr in self.sim.transitions() if gpio is None or tr[1] == gpio]
+        with self._held():
+            self._sync()
+            raw = self.sim.transitions()
+        return [tr for tr in raw if gpio is None or tr[1] == gpio]
 
     def pulses(self, gpio: int, since_us: float = 0.0) -> List[Tuple[float, float]]:
         """Completed high pulses of ``gpio`` as (start_us, width_us)."""
@@ -83,11 +94,14 @@ class SimBoard:
 
     def ring_starts_us(self, dma_channel: int) -> List[float]:
         """When ``dma_channel`` began each subcycle (fetched its first control block)."""
-        self._sync()
-        return [t / TICKS_PER_US for t in self.sim.ring_starts(dma_channel)]
+        with self._held():
+            self._sync()
+            raw = self.sim.ring_starts(dma_channel)
+        return [t / TICKS_PER_US for t in raw]
 
     def clear_history(self) -> None:
-        self.sim.clear_transitions()
+        with self._held():
+            self.sim.clear_transitions()
 
     def __repr__(self) -> str:
         return f"<SimBoard {self.sim.soc} t={self.sim.now / TICKS_PER_US:.3f}us>"
@@ -101,4 +115,4 @@ def board() -> SimBoard:
     sim = getattr(be, "sim", None)
     if sim is None:
         raise _pwm.PWMError("the PWM backend is not the model (RPIO_PWM_BACKEND=model selects it)")
-    return SimBoard(sim, be.sync)
+    return SimBoard(sim, be.sync, be.held)

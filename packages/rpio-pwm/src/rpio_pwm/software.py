@@ -1,220 +1,184 @@
-"""Software-timed PWM: one thread plays every pin's periodic waveform through ``write(gpio, level)``.
+"""Software-timed PWM: the C++ engine (``rpio_pwm._pwm.SoftEngine``), one thread of its own per
+engine, no Python and no GIL in its loop.
 
-Used where no DMA engine can drive a pin (the Pi 5's pins without hardware PWM, or
-``RPIO_PWM_BACKEND=software``) and by RPi.GPIO's PWM class when no DMA channel is free. Timing comes
-from a sleeping Python thread, so edges land a few tens to hundreds of microseconds late under load;
-the *schedule* is exact (every edge is computed from the pin's origin, so lateness never accumulates).
+Used where no DMA engine, PIO state machine or hardware PWM drives a pin (RPi.GPIO's PWM class on
+the simulated board, ``RPIO_PWM_BACKEND=software``, Pi 5 pins without hardware PWM, a Pi 0-4 with
+no free DMA channel). Edges are due at absolute times computed from each pin's origin (lateness never
+accumulates); the thread waits on a condition variable, then ``clock_nanosleep(TIMER_ABSTIME)``, then
+spins the last microseconds. A frequency the thread cannot keep (edges closer than about 20 us) is
+run as closely as it can, with one log line; whole periods it misses are skipped, never queued, so
+``start``/``ChangeDutyCycle``/``stop`` always return at once.
 
-Deterministic use (tests, simulations): ``SoftwareEngine(write, clock_ns=fake, threaded=False)`` and
-:meth:`run_until` to emit every edge up to a time.
+The writer, in order of preference:
+
+* ``rpio_core.pin_writer(driver)``: RPIO's own register driver (the umbrella passes it), called from
+  the engine's thread without the GIL; on the simulated board the edges land in the board's history
+  at their true times;
+* a :class:`rpio_pwm.chardev.ChardevWriter` (rpio_pwm installed alone): the engine sets the lines
+  through their character-device file descriptors itself;
+* any Python ``write(gpio, level)`` callable: the loop stays in C++, each write takes the GIL.
 """
 
 from __future__ import annotations
 
-import bisect
-import heapq
+import atexit
 import logging
 import threading
-import time
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+import weakref
+from typing import Callable, List, Optional, Sequence, Tuple
 
-__all__ = ["SoftwareEngine", "edges_of"]
+from rpio_pwm import _pwm
+
+__all__ = ["SoftwareEngine", "edges_gap_ns", "stop_all"]
 
 log = logging.getLogger("rpio_pwm")
 
-Write = Callable[[int, int], None]
+_engines: weakref.WeakSet[SoftwareEngine] = weakref.WeakSet()
+_engines_lock = threading.Lock()
 
 
-def edges_of(period: int, runs: Sequence[Tuple[int, int]]) -> Tuple[List[Tuple[int, int]], Optional[int]]:
-    """Level changes of a periodic waveform high during ``runs`` ((start, end) with
-    0 <= start < end <= period). Returns (edges, constant): edges as (offset, new level) sorted by
-    offset, or no edges and the constant level (0 for no runs, 1 when the runs cover everything)."""
-    if period <= 0:
-        raise ValueError("period must be positive")
+def realtime_priority() -> int:
+    """The SCHED_FIFO priority engine threads ask for: ``RPIO_PWM_RT_PRIORITY`` (default 10; 0 turns it
+    off). Granted only where the process may (root, CAP_SYS_NICE, RLIMIT_RTPRIO); elsewhere the
+    thread runs at normal priority. The thread sleeps between edges and backs off when it falls a
+    period behind, so it never holds a core."""
+    import os
 
-    def high(t: int) -> int:
-        t %= period
-        return int(any(s <= t < e for s, e in runs))
+    try:
+        return max(0, min(99, int(os.environ.get("RPIO_PWM_RT_PRIORITY", "10"))))
+    except ValueError:
+        return 0
 
+
+def edges_gap_ns(period: int, runs: Sequence[Tuple[int, int]]) -> Optional[int]:
+    """The shortest time between two level changes of the waveform (None for a constant level)."""
     points = sorted({s % period for s, _ in runs} | {e % period for _, e in runs})
-    edges = []
-    for p in points:
-        before = high(p - 1) if period > 1 else 1 - high(p)
-        lv = high(p)
-        if lv != before:
-            edges.append((p, lv))
-    if edges:
-        return edges, None
-    return [], high(0)
 
+    def high(t: int) -> bool:
+        t %= period
+        return any(s <= t < e for s, e in runs)
 
-@dataclass
-class _Pin:
-    gpio: int
-    period: int
-    origin: int
-    edges: List[Tuple[int, int]]
-    constant: Optional[int]
-    offsets: List[int] = field(default_factory=list)
-    level: Optional[int] = None
-    cursor: int = 0
-
-    def __post_init__(self):
-        self.offsets = [o for o, _ in self.edges]
-
-    def level_at(self, t: int) -> int:
-        if self.constant is not None:
-            return self.constant
-        off = (t - self.origin) % self.period
-        i = bisect.bisect_right(self.offsets, off) - 1
-        return self.edges[i][1] if i >= 0 else self.edges[-1][1]
-
-    def next_edge(self, after: int) -> Tuple[int, int]:
-        rel = after - self.origin
-        k, off = divmod(rel, self.period)
-        i = bisect.bisect_right(self.offsets, off)
-        if i == len(self.offsets):
-            k, i = k + 1, 0
-        return self.origin + k * self.period + self.offsets[i], self.edges[i][1]
+    edges = [p for p in points if high(p) != high(p - 1)]
+    if not edges:
+        return None
+    gaps = [b - a for a, b in zip(edges, edges[1:])] + [edges[0] + period - edges[-1]]
+    return min(gaps)
 
 
 class SoftwareEngine:
-    """Plays periodic waveforms on several pins by calling ``write(gpio, level)``."""
+    """Plays periodic waveforms on pins from a C++ thread.
 
-    def __init__(self, write: Write, *, clock_ns: Callable[[], int] = time.monotonic_ns, threaded: bool = True):
-        self._write = write
+    ``write``: an rpio_core pin-writer capsule, a ChardevWriter, a callable, or ``"record"`` (tests:
+    every write kept in memory, see :meth:`recorded`). ``threaded=False``: no thread; :meth:`run_until`
+    writes the due edges, and ``clock_ns`` (if given) is "now" for :meth:`set_pin`.
+    """
+
+    def __init__(self, write, *, clock_ns: Optional[Callable[[], int]] = None, threaded: bool = True):
+        from rpio_pwm.chardev import ChardevWriter
+
+        self._chardev = write if isinstance(write, ChardevWriter) else None
+        self._engine = _pwm.SoftEngine("lines" if self._chardev is not None else write, threaded)
+        self._engine.set_realtime_priority(realtime_priority())
         self._clock = clock_ns
-        self._threaded = threaded
-        self._pins: Dict[int, _Pin] = {}
-        self._cond = threading.Condition()
-        self._thread: Optional[threading.Thread] = None
-        self._stopping = False
-        self.writes = 0
-        self.max_late_ns = 0
-        self.due_ns = 0  # when the edge being written was due (valid inside write())
-        self.errors: List[BaseException] = []
+        self._warned = set()
+        self._lock = threading.Lock()
+        with _engines_lock:
+            _engines.add(self)
+
+    @property
+    def writer_kind(self) -> str:
+        return self._engine.writer_kind
 
     # ---- schedule
     def set_pin(self, gpio: int, period_ns: int, runs_ns: Sequence[Tuple[int, int]]) -> None:
-        """High during ``runs_ns`` of every period. A pin whose period does not change keeps its
-        phase, so an edit takes effect from the next edge on."""
-        period_ns = int(period_ns)
+        """High during ``runs_ns`` ((start, end) in ns) of every period. A pin whose period does not
+        change keeps its phase, so an edit lands from the next edge on."""
+        period = int(period_ns)
         runs = [(int(s), int(e)) for s, e in runs_ns]
-        for s, e in runs:
-            if not 0 <= s < e <= period_ns:
-                raise ValueError(f"run ({s}, {e}) is outside the period {period_ns}")
-        edges, constant = edges_of(period_ns, runs)
-        with self._cond:
-            now = self._clock()
-            old = self._pins.get(gpio)
-            origin = old.origin if old is not None and old.period == period_ns else now
-            pin = _Pin(gpio, period_ns, origin, edges, constant,
-                       level=old.level if old else None, cursor=now)
-            self._pins[gpio] = pin
-            lv = pin.level_at(now)
-            if pin.level != lv:
-                self._emit(pin, lv, now, now)
-            self._cond.notify_all()
-        self._ensure_thread()
+        if self._chardev is not None:
+            self._engine.set_line_fd(gpio, self._chardev._line(gpio, 0))
+        gap = edges_gap_ns(period, runs) if period > 0 and all(0 <= s < e <= period for s, e in runs) else None
+        with self._lock:
+            if gap is not None and gap < _pwm.SOFT_MIN_EDGE_GAP_NS and gpio not in self._warned:
+                self._warned.add(gpio)
+                log.warning("GPIO %d: %.6g Hz PWM has edges %.3g us apart; software timing keeps edges "
+                            "about %d us apart at best, so it runs as closely as it can",
+                            gpio, 1e9 / period, gap / 1000, _pwm.SOFT_MIN_EDGE_GAP_NS // 1000)
+        self._engine.set_pin(gpio, period, runs, self._clock() if self._clock is not None else -1)
+
+    def make_output(self, gpio: int) -> None:
+        """Make ``gpio`` an output, low, through the writer (rpio_core's driver table; a character
+        device line is requested as an output anyway; a callable writer is left to its owner)."""
+        self._engine.make_output(gpio)
 
     def remove_pin(self, gpio: int, level: Optional[int] = 0) -> None:
         """Stops driving ``gpio``; writes ``level`` to it last (None: leave it as it is)."""
-        with self._cond:
-            pin = self._pins.pop(gpio, None)
-            if level is not None and (pin is None or pin.level != level):
-                self.due_ns = self._clock()
-                self._write(gpio, level)
-                self.writes += 1
-            self._cond.notify_all()
+        now = -1
+        if self._clock is not None:
+            now = self._clock()
+            if not self._engine.threaded:
+                self._engine.run_until(now)  # manual mode: the edges due before the removal
+        self._engine.remove_pin(gpio, level, now)
+        with self._lock:
+            self._warned.discard(gpio)
 
     def pins(self) -> List[int]:
-        with self._cond:
-            return sorted(self._pins)
+        return self._engine.pins()
 
     # ---- running
-    def next_event_ns(self) -> Optional[int]:
-        with self._cond:
-            return self._next_time()
-
     def run_until(self, t_ns: int) -> int:
-        """Emits every edge due at or before ``t_ns``; returns how many."""
-        with self._cond:
-            return self._run_until(int(t_ns))
+        """Manual mode: writes every edge due at or before ``t_ns``; returns how many."""
+        return self._engine.run_until(int(t_ns))
+
+    def next_event_ns(self) -> Optional[int]:
+        return self._engine.next_event_ns()
 
     def stop(self) -> None:
-        """Stops the thread (pins keep their last level; remove_pin them first to drive them low)."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-        t = self._thread
-        if t is not None and t is not threading.current_thread():
-            t.join(timeout=5)
-        self._thread = None
-        self._stopping = False
+        """Stops the thread (pins keep their last level; remove_pin them first to drive them low).
+        A later set_pin starts it again."""
+        self._engine.stop()
 
-    # ---- internals (called with the lock held)
-    def _emit(self, pin: _Pin, level: int, due: int, now: int) -> None:
-        self.due_ns = due
+    # ---- observation
+    def stats(self) -> dict:
+        return self._engine.stats()
+
+    def set_edge_log(self, n: int) -> None:
+        """Keep the last ``n`` scheduled edges: :meth:`edge_log` gives (due_ns, written_ns, gpio, level)."""
+        self._engine.set_edge_log(n)
+
+    def edge_log(self) -> List[Tuple[int, int, int, int]]:
+        return self._engine.edge_log()
+
+    def recorded(self) -> List[Tuple[int, int, int]]:
+        return self._engine.recorded()
+
+    def set_spin_ns(self, ns: int) -> None:
+        self._engine.set_spin_ns(ns)
+
+    @property
+    def due_ns(self) -> int:
+        """Inside a write: the time it was due (the edge's time, or now for set_pin/remove_pin)."""
+        return self._engine.due_ns
+
+    @property
+    def realtime(self) -> bool:
+        """Whether the thread got its SCHED_FIFO priority (known once it has started)."""
+        return self._engine.realtime
+
+    @property
+    def writes(self) -> int:
+        return self._engine.stats()["writes"]
+
+
+def stop_all() -> None:
+    """Stops every engine's thread (at exit: a program ends normally with PWM running)."""
+    with _engines_lock:
+        engines = list(_engines)
+    for e in engines:
         try:
-            self._write(pin.gpio, level)
-        except Exception as e:  # a failing writer must not kill the thread: drop that pin
-            self.errors.append(e)
-            log.error("software PWM: writing GPIO %s failed (%s); the pin is no longer driven", pin.gpio, e)
-            self._pins.pop(pin.gpio, None)
-            return
-        pin.level = level
-        self.writes += 1
-        self.max_late_ns = max(self.max_late_ns, now - due)
+            e.stop()
+        except Exception:  # exiting anyway
+            pass
 
-    def _next_time(self) -> Optional[int]:
-        best = None
-        for pin in self._pins.values():
-            if pin.constant is None:
-                t, _ = pin.next_edge(pin.cursor)
-                best = t if best is None or t < best else best
-        return best
 
-    def _run_until(self, t: int) -> int:
-        heap = []
-        for pin in self._pins.values():
-            if pin.constant is None:
-                nt, lv = pin.next_edge(pin.cursor)
-                heap.append((nt, pin.gpio, lv))
-        heapq.heapify(heap)
-        n = 0
-        now = self._clock() if self._threaded else t
-        while heap and heap[0][0] <= t:
-            nt, g, lv = heapq.heappop(heap)
-            pin = self._pins.get(g)
-            if pin is None:
-                continue
-            pin.cursor = nt
-            if pin.level != lv:
-                self._emit(pin, lv, nt, max(now, nt))
-                n += 1
-            if g in self._pins:
-                nnt, nlv = pin.next_edge(nt)
-                heapq.heappush(heap, (nnt, g, nlv))
-        for pin in self._pins.values():
-            pin.cursor = max(pin.cursor, t)
-        return n
-
-    def _ensure_thread(self) -> None:
-        if not self._threaded or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._loop, name="rpio-pwm-software", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        with self._cond:
-            while not self._stopping:
-                nxt = self._next_time()
-                if nxt is None:
-                    self._cond.wait()
-                    continue
-                now = self._clock()
-                if nxt > now:
-                    self._cond.wait((nxt - now) / 1e9)
-                    continue
-                self._run_until(now)
+atexit.register(stop_all)

@@ -9,10 +9,12 @@ GPIO 18/19) or by ``pinctrl``; writing the pin as a GPIO would take it back from
 from __future__ import annotations
 
 import os
+import re
 import time
 from typing import Callable, Dict, Iterable, Optional
 
-__all__ = ["SysfsPwmChip", "PI5_DEVICE", "LEGACY_DEVICE", "PI5_GPIO_CHANNELS", "LEGACY_GPIO_CHANNELS", "find_chip"]
+__all__ = ["SysfsPwmChip", "PI5_DEVICE", "LEGACY_DEVICE", "PI5_GPIO_CHANNELS", "LEGACY_GPIO_CHANNELS", "find_chip",
+           "find_pio_overlay_chips"]
 
 PI5_DEVICE = "1f00098000.pwm"
 LEGACY_DEVICE = "7e20c000.pwm"
@@ -40,6 +42,44 @@ def find_chip(root: str, device_names: Iterable[str]) -> Optional[str]:
         if os.path.basename(target.rstrip("/")) in names:
             return os.path.join(root, e)
     return None
+
+
+PIO_OVERLAY_COMPATIBLE = "raspberrypi,pwm-pio-rp1"
+_PIO_OVERLAY_NODE = re.compile(r"pwm_pio@([0-9a-fA-F]+)$")
+
+
+def find_pio_overlay_chips(root: str = "/sys/class/pwm") -> Dict[int, SysfsPwmChip]:
+    """The channels of the kernel's ``pwm-pio`` overlay (``dtoverlay=pwm-pio,gpio=N``): one pwmchip
+    per instance, whose device is the node ``pwm_pio@N`` (compatible ``raspberrypi,pwm-pio-rp1``) and
+    whose one channel drives GPIO N through a PIO state machine the kernel holds. gpio -> chip."""
+    found: Dict[int, SysfsPwmChip] = {}
+    try:
+        entries = sorted(os.listdir(root))
+    except OSError:
+        return found
+    for e in entries:
+        if not e.startswith("pwmchip"):
+            continue
+        dev = os.path.join(root, e, "device")
+        try:
+            target = os.readlink(dev)
+        except OSError:
+            target = os.path.realpath(dev) if os.path.exists(dev) else ""
+        m = _PIO_OVERLAY_NODE.search(os.path.basename(target.rstrip("/")))
+        compatible = b""
+        try:
+            with open(os.path.join(dev, "of_node", "compatible"), "rb") as f:
+                compatible = f.read(256)
+        except OSError:
+            pass
+        if m is None or (compatible and PIO_OVERLAY_COMPATIBLE.encode() not in compatible):
+            continue
+        gpio = int(m.group(1), 16)  # a DT unit address is hexadecimal
+        try:
+            found[gpio] = SysfsPwmChip(os.path.join(root, e), {gpio: 0})
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 class SysfsPwmChip:

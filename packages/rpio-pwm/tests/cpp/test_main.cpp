@@ -19,6 +19,11 @@
 #include "rpio_pwm/hardware.hpp"
 #include "rpio_pwm/model.hpp"
 #include "rpio_pwm/pacer.hpp"
+#include "rpio_pwm/soft_engine.hpp"
+#include "rpio_pwm/pio.hpp"
+#include <thread>
+#include <atomic>
+#include <chrono>
 
 using namespace rpio_pwm;
 
@@ -327,6 +332,405 @@ TEST(signal_guard_stops_then_dies) {
     close(p[0]);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
     CHECK(n == 1 && buf[0] == 'S');
+}
+
+TEST(busy_channel_is_refused_never_taken_over) {
+    for (bool active : {true, false}) {
+        SimSoc sim(Soc::BCM2837);
+        Controller c(sim);
+        c.setup(10, 0);
+        sim.occupy_channel(14, active, 0xCD100000u);  // pigpio (active) or a paused transfer
+        CHECK(c.channel_busy(14) && !c.channel_busy(13));
+        CHECK(throws<DmaChannelBusy>([&] { c.init_channel(14, 20000); }, "DMA channel 14 is in use"));
+        CHECK(throws<DmaChannelBusy>([&] { c.init_channel(14, 20000); }, "RPIO_PWM_DMA_CHANNEL"));
+        CHECK(throws<DmaChannelBusy>([&] { c.init_channel(14, 20000); }, "free now: 13, 12"));
+        CHECK(sim.takeovers() == 0 && sim.channel_foreign(14));  // not one register write to it
+        CHECK(!c.state().is_channel_initialized(14) && !c.pacer().has_value());
+        c.init_channel(13, 20000);  // another channel works, and leaves 14 alone
+        c.add_pulse(13, 17, 0, 10);
+        sim.advance(30000 * T);
+        CHECK(sim.takeovers() == 0 && sim.channel_foreign(14) && !pulses(sim, 17).empty());
+        c.cleanup();
+        CHECK(sim.takeovers() == 0 && sim.channel_foreign(14));
+    }
+    // Our own channel, released, is free again (RESET leaves CONBLK_AD 0).
+    SimSoc sim(Soc::BCM2711);
+    Controller c(sim);
+    c.setup(10, 0);
+    c.init_channel(10, 20000);
+    CHECK(c.channel_busy(10));
+    c.release_channel(10);
+    CHECK(!c.channel_busy(10));
+    c.init_channel(10, 10000);
+    CHECK(c.state().is_channel_initialized(10));
+}
+
+// Every store into a ring's mask words, replayed in order: after each one, no sample may have a
+// pin in both its SET and its CLR word (the DMA could read that state at any moment: a spike).
+TEST(ring_edits_never_put_a_pin_in_set_and_clr) {
+    SimSoc sim(Soc::BCM2837);
+    Controller c(sim);
+    c.setup(10, 0);
+    c.init_channel(14, 3000);
+    Ring& ring = const_cast<Ring&>(c.ring(14));
+    const RingLayout& l = ring.layout();
+    std::vector<uint32_t> set(ring.num_samples(), 0), clr(ring.num_samples(), 0);
+    size_t stores = 0, bad = 0;
+    ring.set_store_observer([&](size_t off, uint32_t v) {
+        ++stores;
+        const size_t s = (off - l.masks_offset) / 8;
+        ((off - l.masks_offset) % 8 ? clr : set)[s] = v;
+        if (set[s] & clr[s]) ++bad;
+    });
+    uint32_t seed = 12345;
+    auto rnd = [&](uint32_t n) { seed = seed * 1103515245u + 12345u; return (seed >> 8) % n; };
+    for (int i = 0; i < 400; ++i) {
+        const int g = 4 + static_cast<int>(rnd(4));
+        const uint32_t start = rnd(300), width = 1 + rnd(300 - start);
+        if (rnd(5) == 0)
+            c.clear_channel_gpio(14, g);
+        else
+            c.set_pulses(14, g, {{start, width}});
+    }
+    CHECK(stores > 1000);
+    CHECK(bad == 0);
+    // The mirror the observer kept is what the buffer holds.
+    for (uint32_t s = 0; s < ring.num_samples(); ++s) CHECK(set[s] == ring.set_mask(s) && clr[s] == ring.clr_mask(s));
+}
+
+TEST(soft_engine_schedule_is_exact_in_manual_mode) {
+    auto sink = std::make_shared<RecordingSink>();
+    SoftEngine e(sink, false);
+    e.set_edge_log(100);
+    e.set_pin(17, 1000, {{0, 250}}, 0);  // the level due now is written at once
+    CHECK(sink->entries().size() == 1 && sink->entries()[0].level == 1);
+    CHECK(e.run_until(2999) == 5);       // 250 fall, 1000 rise, 1250 fall, 2000 rise, 2250 fall
+    auto log = e.edge_log();
+    CHECK(log.size() == 5 && log[0].due_ns == 250 && log[0].level == 0 && log[1].due_ns == 1000 &&
+          log[1].level == 1 && log[4].due_ns == 2250);
+    // A duty change keeps the phase: the next rise is still at 3000, the fall moves to 3600.
+    e.set_pin(17, 1000, {{0, 600}}, 2999);
+    CHECK(e.run_until(4000) == 3);
+    log = e.edge_log();
+    CHECK(log[5].due_ns == 3000 && log[6].due_ns == 3600 && log[7].due_ns == 4000);
+    // A new period restarts the phase at the edit.
+    e.set_pin(17, 500, {{0, 100}}, 4200);  // level at 4200 is 1 (origin 4200): written
+    CHECK(e.next_event_ns().value() == 4300);
+    // 0 % and 100 % are constant levels: no edges.
+    e.set_pin(18, 1000, {}, 4200);
+    e.set_pin(19, 1000, {{0, 1000}}, 4200);
+    auto ents = sink->entries();
+    CHECK(ents.back().gpio == 19 && ents.back().level == 1);
+    e.remove_pin(17, 0);
+    e.remove_pin(19, 0);
+    CHECK(e.pins() == std::vector<int>{18});
+    CHECK(sink->entries().back().gpio == 19 && sink->entries().back().level == 0);
+    CHECK(throws<PwmArgumentError>([&] { e.set_pin(5, 1000, {{0, 1001}}); }, "outside the period"));
+    CHECK(throws<PwmArgumentError>([&] { e.set_pin(5, 0, {}); }, "positive"));
+}
+
+TEST(soft_engine_never_hangs_and_removes_cleanly) {
+    // 1 MHz: faster than any thread can follow. Every call returns; after remove_pin nothing of
+    // the old waveform lands (the last write is the LOW of remove_pin).
+    auto sink = std::make_shared<RecordingSink>();
+    auto e = std::make_unique<SoftEngine>(sink, true);
+    e->set_pin(23, 1000, {{0, 500}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    e->set_pin(23, 1000, {{0, 100}});  // an edit
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    e->remove_pin(23, 0);
+    const size_t n = sink->entries().size();
+    CHECK(n >= 3);
+    CHECK(sink->entries().back().level == 0 && sink->entries().back().gpio == 23);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(sink->entries().size() == n);
+    e->set_pin(24, 1000, {{0, 500}});
+    e.reset();  // the destructor stops the thread with a pin running
+    CHECK(true);
+}
+
+TEST(soft_engine_threaded_edges_follow_the_schedule) {
+    // The thread writes each edge at or after its due time, in order, alternating.
+    auto sink = std::make_shared<RecordingSink>();
+    SoftEngine e(sink, true);
+    e.set_edge_log(1000);
+    e.set_pin(4, 2000000, {{0, 500000}});  // 500 Hz, 25 %
+    while (e.edge_log().size() < 10) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    e.stop();
+    auto log = e.edge_log();
+    for (size_t i = 0; i < log.size(); ++i) {
+        CHECK(log[i].written_ns >= log[i].due_ns);
+        if (i) CHECK(log[i].level != log[i - 1].level);
+        if (i >= 2) CHECK(log[i].due_ns - log[i - 2].due_ns == 2000000 || e.stats().skipped_periods > 0);
+    }
+}
+
+namespace {
+struct SlowSink final : PinSink {
+    std::atomic<int> writes{0};
+    bool write(int, int) override {
+        std::this_thread::sleep_for(std::chrono::microseconds(500));  // a writer far slower than the PWM
+        ++writes;
+        return true;
+    }
+};
+}  // namespace
+
+TEST(soft_engine_skips_periods_it_cannot_keep) {
+    // 10 kHz with a writer taking >= 500 us a write: the engine must drop the periods it missed and
+    // stay with the present, not work through an ever-growing backlog of past edges.
+    auto sink = std::make_shared<SlowSink>();
+    SoftEngine e(sink, true);
+    e.set_edge_log(100000);
+    const int64_t start = monotonic_now_ns();
+    e.set_pin(7, 100000, {{0, 50000}});
+    while (sink->writes.load() < 60) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    e.remove_pin(7, 0);
+    const int64_t end = monotonic_now_ns();
+    auto log = e.edge_log();
+    CHECK(e.stats().skipped_periods > 0);
+    // 60 writes took >= 30 ms; without skipping, their due times would span only 60 x 50 us = 3 ms.
+    CHECK(!log.empty() && log.back().due_ns - start > (end - start) / 2);
+}
+
+namespace {
+using namespace rpio_pwm::pio;
+using EvP = std::pair<uint64_t, int>;
+// pinctrl: sideset count, set count, out count, in base, sideset base, set base, out base
+uint32_t pinctrl(uint32_t ss, uint32_t setc, uint32_t outc, uint32_t in_base, uint32_t ss_base, uint32_t set_base,
+                 uint32_t out_base) {
+    return (ss << 29) | (setc << 26) | (outc << 20) | (in_base << 15) | (ss_base << 10) | (set_base << 5) | out_base;
+}
+uint32_t execctrl(uint32_t top, uint32_t bottom, bool side_en = false, uint32_t jmp_pin = 0) {
+    return (side_en ? exec::SIDE_EN : 0) | (jmp_pin << 24) | (top << 12) | (bottom << 7);
+}
+std::vector<std::pair<uint64_t, int>> evs(const Block& b, int gpio) {
+    std::vector<std::pair<uint64_t, int>> out;
+    for (const auto& e : b.events())
+        if (e.gpio == gpio) out.push_back({e.cycle, e.level});
+    return out;
+}
+Block one_sm(const std::vector<uint16_t>& prog, SmConfig cfg, int pin = 3) {
+    Block b;
+    b.load(0, prog);
+    b.sm_init(0, 0, cfg);
+    b.set_pio_function(pin, true);
+    return b;
+}
+}  // namespace
+
+TEST(pio_set_and_delays) {
+    SmConfig c;
+    c.execctrl = execctrl(1, 0);
+    c.pinctrl = pinctrl(0, 1, 0, 0, 0, 3, 0);
+    Block b = one_sm({enc_set(0, 1, 3), enc_set(0, 0, 1)}, c);  // set pins 1 [3]; set pins 0 [1]
+    b.sm_exec_now(0, enc_set(4, 1));                            // set pindirs, 1
+    b.sm_set_enabled(0, true);
+    b.run_until(20);
+    // pindir at cycle 0 (pin low, now driven); steps at 1, 2, ...: high 4 cycles, low 2
+    auto e = evs(b, 3);
+    CHECK(e.size() >= 6 && e[0] == EvP(0, 0) && e[1] == EvP(1, 1) &&
+          e[2] == EvP(5, 0) && e[3] == EvP(7, 1) &&
+          e[4] == EvP(11, 0));
+}
+
+TEST(pio_sideset_mandatory_and_optional) {
+    SmConfig c;  // side-set 1 bit, mandatory: nop side 1; nop side 0 [2]
+    c.execctrl = execctrl(1, 0);
+    c.pinctrl = pinctrl(1, 0, 0, 0, 3, 0, 0);
+    Block b = one_sm({enc_mov(2, 0, 2, delay_side(1, false, 1, 0)), enc_mov(2, 0, 2, delay_side(1, false, 0, 2))}, c);
+    b.sm_exec_now(0, enc_set(4, 0));  // no SET pins: dirs through side-set's PINDIR would need SIDE_PINDIR
+    SmConfig d = c;
+    d.pinctrl = pinctrl(1, 1, 0, 0, 3, 3, 0);
+    b.sm_set_config(0, d);
+    b.sm_exec_now(0, enc_set(4, 1));
+    b.sm_set_enabled(0, true);
+    b.run_until(12);
+    auto e = evs(b, 3);  // high at 1, low at 2 (held 3 cycles: 2,3,4), high at 5, low at 6
+    CHECK(e.size() >= 5 && e[1].first == 1 && e[1].second == 1 && e[2].first == 2 && e[2].second == 0 &&
+          e[3].first == 5 && e[4].first == 6);
+    // optional side-set: only instructions that assert it touch the pin
+    SmConfig o;
+    o.execctrl = execctrl(2, 0, true);
+    o.pinctrl = pinctrl(2, 1, 0, 0, 3, 3, 0);
+    Block b2 = one_sm({enc_mov(2, 0, 2, delay_side(1, true, 1, 0)), enc_mov(2, 0, 2, delay_side(1, true, -1, 1)),
+                       enc_mov(2, 0, 2, delay_side(1, true, 0, 0))}, o);
+    b2.sm_exec_now(0, enc_set(4, 1));
+    b2.sm_set_enabled(0, true);
+    b2.run_until(10);
+    auto e2 = evs(b2, 3);  // high at 1; the plain nop (2 cycles: 2,3) leaves it; low at 4; high at 5
+    CHECK(e2.size() >= 4 && e2[1] == EvP(1, 1) && e2[2] == EvP(4, 0) &&
+          e2[3] == EvP(5, 1));
+}
+
+TEST(pio_jmp_conditions) {
+    SmConfig c;
+    c.execctrl = execctrl(31, 0, false, 7);
+    Block b;
+    b.sm_init(0, 0, c);
+    auto run1 = [&](uint16_t ins, uint32_t x, uint32_t y) {
+        b.load(0, {ins});
+        b.sm_init(0, 0, c);
+        b.sm_exec_now(0, enc_set(1, x));
+        b.sm_exec_now(0, enc_set(2, y));
+        b.sm_set_enabled(0, true);
+        b.run_until(b.now() + 1);
+        b.sm_set_enabled(0, false);
+        return b.pc(0);
+    };
+    CHECK(run1(enc_jmp(0, 9), 0, 0) == 9);
+    CHECK(run1(enc_jmp(1, 9), 0, 0) == 9 && run1(enc_jmp(1, 9), 1, 0) == 1);    // !x
+    CHECK(run1(enc_jmp(2, 9), 3, 0) == 9 && b.x(0) == 2);                         // x-- (taken, then --)
+    CHECK(run1(enc_jmp(2, 9), 0, 0) == 1 && b.x(0) == 0xFFFFFFFFu);               // x-- falls through at 0
+    CHECK(run1(enc_jmp(3, 9), 0, 0) == 9 && run1(enc_jmp(3, 9), 0, 5) == 1);      // !y
+    CHECK(run1(enc_jmp(4, 9), 0, 1) == 9 && b.y(0) == 0);                         // y--
+    CHECK(run1(enc_jmp(5, 9), 1, 2) == 9 && run1(enc_jmp(5, 9), 2, 2) == 1);      // x!=y
+    b.set_input(7, 1);
+    CHECK(run1(enc_jmp(6, 9), 0, 0) == 9);                                        // pin (JMP_PIN 7)
+    b.set_input(7, 0);
+    CHECK(run1(enc_jmp(6, 9), 0, 0) == 1);
+    CHECK(run1(enc_jmp(7, 9), 0, 0) == 1);  // !osre: OSR empty after init
+}
+
+TEST(pio_fifos_stall_autopull_push_in_out_mov) {
+    SmConfig c;
+    c.execctrl = execctrl(1, 0);
+    c.pinctrl = pinctrl(0, 0, 4, 0, 0, 0, 0) | 0;  // OUT pins 0..3
+    Block b = one_sm({enc_pull(false, true), enc_out(0, 4)}, c, 0);
+    for (int g = 1; g < 4; ++g) b.set_pio_function(g, true);
+    b.sm_exec_now(0, enc_set(1, 0));
+    SmConfig d = c;
+    d.pinctrl |= 4u << 26;  // SET_COUNT 4 at base 0: make the 4 pins outputs
+    b.sm_set_config(0, d);
+    b.sm_exec_now(0, enc_set(4, 15));
+    b.sm_set_config(0, c);
+    b.sm_set_enabled(0, true);
+    b.run_until(10);
+    CHECK(b.stalled(0) && b.pc(0) == 0 && b.sm_steps(0) == 10);  // blocking PULL on an empty FIFO
+    CHECK(b.sm_put(0, 0xA));
+    b.run_until(12);  // pull at 11, out at 12: pins 0..3 = 1010
+    CHECK(!b.stalled(0) && b.level(0) == 0 && b.level(1) == 1 && b.level(2) == 0 && b.level(3) == 1);
+    for (int i = 0; i < 4; ++i) CHECK(b.sm_put(0, i));
+    CHECK(!b.sm_put(0, 99));  // 4 deep
+    // autopull with threshold 8, shift left: OUT x, 4 twice takes the top nibbles, then refills
+    SmConfig a;
+    a.execctrl = execctrl(0, 0);
+    a.shiftctrl = (1u << 17) | (8u << 25);  // autopull, pull threshold 8, shift left
+    Block b2 = one_sm({enc_out(1, 4)}, a);
+    b2.sm_set_enabled(0, true);
+    b2.run_until(3);
+    CHECK(b2.stalled(0));  // autopull on an empty FIFO stalls OUT
+    b2.sm_put(0, 0xAB000000u);
+    b2.sm_put(0, 0xCD000000u);
+    b2.run_until(4);
+    CHECK(b2.x(0) == 0xA);
+    b2.run_until(5);
+    CHECK(b2.x(0) == 0xB);
+    b2.run_until(6);
+    CHECK(b2.x(0) == 0xC);
+    // IN + autopush (threshold 8, shift left), MOV invert / bit-reverse, PUSH/RX FIFO
+    SmConfig p;
+    p.execctrl = execctrl(3, 0);
+    p.shiftctrl = (1u << 16) | (8u << 20);
+    Block b3 = one_sm({enc_set(1, 5), enc_in(1, 4), enc_mov(2, 1, 1), enc_mov(6, 2, 1)}, p);
+    b3.sm_set_enabled(0, true);
+    b3.run_until(4);
+    CHECK(b3.y(0) == ~5u && b3.isr(0) == 0xA0000000u);  // mov y, ~x; mov isr, ::x
+    b3.sm_set_enabled(0, false);
+    Block b4 = one_sm({enc_set(1, 5), enc_in(1, 4), enc_in(1, 4), enc_push(false, true)}, p);
+    b4.sm_set_enabled(0, true);
+    b4.run_until(3);
+    uint32_t w = 0;
+    CHECK(b4.sm_get(0, &w) && w == 0x55);  // autopush after 8 bits
+}
+
+TEST(pio_wrap_irq_exec_and_divider) {
+    // wrap: instructions 1..2 loop, 0 runs once
+    SmConfig c;
+    c.execctrl = execctrl(2, 1);
+    Block b = one_sm({enc_set(1, 7), enc_jmp(2, 1), enc_set(2, 1)}, c);  // jmp x-- 1 ; set y 1
+    b.sm_set_enabled(0, true);
+    b.run_until(30);
+    CHECK(b.pc(0) == 1 || b.pc(0) == 2);
+    CHECK(b.y(0) == 1);
+    // IRQ: SM0 raises 0 and waits; SM1 waits for it (clearing it); SM0 then goes on
+    Block q;
+    q.load(0, {enc_irq(false, true, 0), enc_set(1, 9)});
+    q.load(2, {enc_wait(true, 2, 0), enc_set(1, 4)});
+    SmConfig s0, s1;
+    s0.execctrl = execctrl(1, 1);
+    s1.execctrl = execctrl(3, 3);
+    q.sm_init(0, 0, s0);
+    q.sm_init(1, 2, s1);
+    q.sm_set_enabled(0, true);
+    q.run_until(5);
+    CHECK(q.stalled(0) && q.irq_flags() == 1 && q.x(0) == 0);
+    q.sm_set_enabled(1, true);
+    q.run_until(10);
+    CHECK(q.x(1) == 4 && q.irq_flags() == 0 && q.x(0) == 9);
+    // forced instruction and OUT EXEC
+    Block e = one_sm({enc_jmp(0, 0)}, SmConfig{});
+    e.sm_set_enabled(0, true);
+    e.sm_exec(0, enc_set(2, 21));
+    e.run_until(2);
+    CHECK(e.y(0) == 21 && e.pc(0) == 0);
+    // divider 3: steps on cycles 3, 6, 9; 2.5 (INT 2, FRAC 128): 3, 5, 8, 10 (alternating 3 and 2)
+    Block d = one_sm({enc_jmp(0, 0)}, SmConfig{});
+    d.set_clkdiv(0, 3, 0);
+    d.sm_set_enabled(0, true);
+    d.run_until(9);
+    CHECK(d.sm_steps(0) == 3);
+    Block f = one_sm({enc_jmp(0, 0)}, SmConfig{});
+    f.set_clkdiv(0, 2, 128);
+    f.sm_set_enabled(0, true);
+    f.run_until(10);
+    CHECK(f.sm_steps(0) == 4);
+}
+
+TEST(pio_pwm_program_exact_widths_and_period_boundary) {
+    for (bool fast : {true, false}) {
+        const PwmPlan plan = plan_pwm(20000000, 1500000);  // 50 Hz servo, 1500 us
+        CHECK(plan.exact && plan.constant == -1 && plan.div_int == 100);  // 0.5 us cycles
+        Block b;
+        b.set_fast_forward(fast);
+        b.load(0, PwmProgram::instructions());
+        b.sm_init(0, 0, PwmProgram::config(0, 4, plan.div_int));
+        b.set_pio_function(4, true);
+        b.sm_exec_now(0, enc_set(0, 0));
+        b.sm_exec_now(0, enc_set(4, 1));
+        b.sm_put(0, plan.word);
+        b.sm_set_enabled(0, true);
+        const uint64_t ms = kRp1ClockHz / 1000;
+        b.run_until(50 * ms);
+        // then a new width: it lands at the next period boundary, never mid-period
+        const PwmPlan p2 = plan_pwm(20000000, 1000000);
+        b.sm_put(0, p2.word);
+        b.run_until(120 * ms);
+        auto e = evs(b, 4);
+        std::vector<uint64_t> rises, widths;
+        for (size_t i = 1; i + 1 < e.size(); ++i)
+            if (e[i].second == 1 && e[i + 1].second == 0) {
+                rises.push_back(e[i].first);
+                widths.push_back(e[i + 1].first - e[i].first);
+            }
+        CHECK(rises.size() >= 5);
+        for (size_t i = 1; i < rises.size(); ++i) CHECK(rises[i] - rises[i - 1] == 20 * ms);
+        size_t changed = 0;
+        for (size_t i = 0; i < widths.size(); ++i) {
+            CHECK(widths[i] == 300000 || widths[i] == 200000);  // 1500 us / 1000 us, exactly
+            if (widths[i] == 200000) {
+                if (!changed) changed = i;
+                CHECK(rises[i] > 50 * ms);
+            } else {
+                CHECK(!changed);  // once changed, it stays changed
+            }
+        }
+        CHECK(changed > 0 && rises[changed] - rises[changed - 1] == 20 * ms);
+        if (fast) CHECK(b.sm_steps(0) > 0);
+    }
+    CHECK(plan_pwm(1000, 0).constant == 0 && plan_pwm(1000, 1000).constant == 1);
+    const PwmPlan f1m = plan_pwm(1000, 500);  // 1 MHz: 200 cycles at 200 MHz, 100 high
+    CHECK(f1m.exact && f1m.div_int == 1 && f1m.period_cycles == 200 && f1m.high_cycles == 100);
 }
 
 int main() {

@@ -18,7 +18,9 @@ simulated board lands in its history like any output().
 import inspect
 import sys
 
+import rpio_core
 import rpio_pwm
+from rpio_pwm import _session as _pwm_session
 from rpio_pwm import __all__ as _PWM_ALL
 from rpio_pwm.gpio_pwm import SoftwarePwmEngine, default_engine, make_pwm_class
 
@@ -45,10 +47,11 @@ def _write(gpio: int, level: int) -> None:
 
 def _engine(gpio: int, write):
     """On the simulated board, software timing through RPIO's driver, so the pulses reach the
-    board's pins (and its history, parts and edges); the same on the GPIO character device
-    (DMA needs the registers, and the line is this process's request); elsewhere rpio_pwm's
-    choice."""
-    if _state.board.backend in ("sim", "chardev"):
+    board's pins (and its history, parts and edges), except on a simulated Pi 5, where PIO comes
+    first as on a real one; the same on the GPIO character device (DMA needs the registers, and
+    the line is this process's request); elsewhere rpio_pwm's choice."""
+    board = _state.board
+    if board.backend == "chardev" or (board.simulated and board.info.chip != "rp1"):
         return SoftwarePwmEngine(gpio, write)
     return default_engine(gpio, write)
 
@@ -59,6 +62,40 @@ rpio_pwm.set_gpio_writer(_write)
 # RPi.GPIO's class, bound to RPIO's numbering, setup state and register driver.
 PWM = make_pwm_class(_check_output, _write, _engine, to_gpio=_to_gpio, name="PWM", parse_channel=c_int)
 PWM.__module__ = "RPIO"
+
+# rpio_pwm's C++ engines write through RPIO's driver from their own threads, without the GIL:
+# software timing through the driver's C pin-writer table, and on a simulated Pi 0-4 the DMA model
+# drives the board's pins (history, parts, edges) at the model's times.
+_SIM_SOCS = {"bcm2835": "BCM2835", "bcm2836": "BCM2836", "bcm2837": "BCM2837", "bcm2711": "BCM2711",
+             "rp1": "BCM2712"}
+_writer_cache: list = [None, None]  # (driver, its pin-writer capsule)
+
+
+def _pin_writer():
+    try:
+        driver = _state.driver
+    except Exception:  # no board RPIO may drive (e.g. RPIO_BACKEND=hardware off a Pi): rpio_pwm's own
+        return None
+    if _state.board.backend == "chardev":
+        return None  # the line is this process's request: software timing writes through it
+    if _writer_cache[0] is not driver:
+        _writer_cache[:] = [driver, rpio_core.pin_writer(driver)]
+    return _writer_cache[1]
+
+
+def _sim_board():
+    try:
+        board = _state.board
+    except Exception:  # as above: rpio_pwm keeps its own model
+        return None
+    if not board.simulated:
+        return None
+    processor = board.info.processor if board.info.processor in _SIM_SOCS.values() else None
+    return _state.driver, _pin_writer(), processor or _SIM_SOCS.get(board.info.chip, "")
+
+
+_pwm_session.set_pin_writer_source(_pin_writer)
+_pwm_session.set_sim_board_source(_sim_board)
 
 _RPIGPIO_METHODS = {"start", "stop", "ChangeDutyCycle", "ChangeFrequency"}
 _clash = _RPIGPIO_METHODS.intersection(_PWM_ALL)
