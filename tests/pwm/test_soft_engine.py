@@ -4,6 +4,7 @@ its own schedule (manual clock), a program that exits with PWM running."""
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from rpio_pwm.gpio_pwm import SoftwarePwmEngine, make_pwm_class
@@ -50,3 +51,23 @@ def test_duty_and_frequency_changes_through_the_gpio_class():
     after = [x for x in log if x[0] > 3_000_000]
     assert after[:3] == [(4_200_000, 12, 0), (5_000_000, 12, 1), (6_200_000, 12, 0)]
     assert log[-1][1:] == (12, 0) and eng.pins() == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root (or CAP_SYS_NICE)")
+def test_realtime_priority_only_while_every_pin_is_slow():
+    def becomes(engine, wanted):
+        deadline = time.monotonic() + 10  # a timeout for a stuck thread, not a speed bound
+        while engine.realtime != wanted and time.monotonic() < deadline:
+            time.sleep(0.001)
+        return engine.realtime == wanted
+
+    engine = SoftwareEngine("record")
+    try:
+        engine.set_pin(17, 20_000_000, [(0, 1_500_000)])  # a 50 Hz servo: real-time
+        assert becomes(engine, True)
+        engine.set_pin(18, 100_000, [(0, 50_000)])  # 10 kHz on another pin: normal priority
+        assert becomes(engine, False)
+        engine.remove_pin(18)
+        assert becomes(engine, True)
+    finally:
+        engine.stop()

@@ -332,14 +332,26 @@ size_t SoftEngine::run_until(int64_t t) {
     return n;
 }
 
+bool SoftEngine::realtime_wanted_l() const {
+    if (rt_prio_ <= 0) return false;
+    for (const auto& kv : pins_) {
+        if (!kv.second.edges.empty() && kv.second.period < kRealtimeMinPeriodNs) return false;
+    }
+    return true;
+}
+
+void SoftEngine::apply_priority(bool realtime) {
+    if (realtime == realtime_.load()) return;
+    sched_param sp{};
+    sp.sched_priority = realtime ? rt_prio_ : 0;
+    const bool ok = ::pthread_setschedparam(::pthread_self(), realtime ? SCHED_FIFO : SCHED_OTHER, &sp) == 0;
+    realtime_ = realtime ? ok : !ok && realtime_.load();
+}
+
 void SoftEngine::loop() {
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-    if (rt_prio_ > 0) {
-        sched_param sp{};
-        sp.sched_priority = rt_prio_;
-        realtime_ = ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &sp) == 0;
-    }
     std::unique_lock<std::mutex> lk(mu_);
+    apply_priority(realtime_wanted_l());
     while (!stopping_) {
         if (backoff_) {
             backoff_ = false;
@@ -351,10 +363,13 @@ void SoftEngine::loop() {
             lk.lock();
             continue;
         }
+        if (changed_) {  // the pins changed: settle the thread's priority first
+            changed_ = false;
+            apply_priority(realtime_wanted_l());
+        }
         const auto d = earliest_l();
         if (!d) {
             cv_.wait(lk, [&] { return stopping_ || changed_; });
-            changed_ = false;
             continue;
         }
         const int64_t now = monotonic_now_ns();

@@ -134,9 +134,13 @@ public:
     // After a skip (the thread fell a whole period behind) it pauses this long, so an impossible
     // frequency costs a bounded share of a core instead of a spinning thread.
     static constexpr int64_t kBackoffNs = 200000;
-    // SCHED_FIFO priority the thread asks for when it starts (0: none). Granted only where the
-    // process may (root, CAP_SYS_NICE or RLIMIT_RTPRIO); otherwise it runs as a normal thread.
+    // SCHED_FIFO priority the thread asks for (0: none). Granted only where the process may
+    // (root, CAP_SYS_NICE or RLIMIT_RTPRIO); otherwise it runs as a normal thread. It holds the
+    // priority only while every pin's period is at least kRealtimeMinPeriodNs: a real-time thread
+    // that spins before each edge must never eat a core (a Pi Zero has one) for a fast PWM, which
+    // software timing cannot keep anyway; faster pins put the thread back to normal priority.
     void set_realtime_priority(int prio) { rt_prio_ = prio; }
+    static constexpr int64_t kRealtimeMinPeriodNs = 500000;  // 2 kHz
     bool realtime() const { return realtime_.load(); }
 
 private:
@@ -160,6 +164,8 @@ private:
     };
 
     std::optional<Due> earliest_l() const;
+    bool realtime_wanted_l() const;  // rt_prio_ > 0 and no pin faster than kRealtimeMinPeriodNs
+    void apply_priority(bool realtime);
     void loop();
     // Catches up a pin more than a period late; returns the edge to write now (or none).
     bool emit(const Due& d, bool manual);  // called holding write_mu_, not mu_

@@ -41,7 +41,9 @@ def realtime_priority() -> int:
     """The SCHED_FIFO priority engine threads ask for: ``RPIO_PWM_RT_PRIORITY`` (default 10; 0 turns it
     off). Granted only where the process may (root, CAP_SYS_NICE, RLIMIT_RTPRIO); elsewhere the
     thread runs at normal priority. The thread sleeps between edges and backs off when it falls a
-    period behind, so it never holds a core."""
+    period behind, and it holds the priority only while no pin's period is shorter than 500 us
+    (2 kHz): a faster PWM runs at normal priority, so a real-time thread spinning before its edges
+    never eats a core (a Pi Zero has only one)."""
     import os
 
     try:
