@@ -129,7 +129,7 @@ def _inspect(RPIO, gpios: Sequence[int], out) -> None:
 
 # Subcommands with parsers of their own: `rpio sim ...` (the simulated board as a workbench) and
 # `rpio pinout` (the header as a picture). Everything else is the original's flag interface.
-SUBCOMMANDS = {"sim": "RPIO.cli_sim", "pinout": "RPIO.cli_pinout"}
+SUBCOMMANDS = {"sim": "RPIO.cli_sim", "pinout": "RPIO.cli_pinout", "mqtt": "RPIO.mqtt.cli"}
 
 
 def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
