@@ -86,3 +86,122 @@ def test_states_at_start_edges_to_broker_commands_to_pins_and_sigterm(
     seen = []
     RPIO.add_interrupt_callback(17, lambda gpio, value: seen.append(value), edge="both")
     RPIO.cleanup_interrupts()
+
+
+def test_bad_commands_change_nothing_and_are_answered_on_the_error_topic(
+        tmp_path, broker, shared_board, bridges, watchers):
+    # a retained command, left on the broker before the bridge starts, is not obeyed (it would
+    # act again at every reconnect): the bridge sees it flagged retained when it subscribes
+    early = watchers(broker, [])
+    early.publish("rpio/pi1/gpio/relay/set", b"1", retain=True).wait_for_publish(WAIT)
+    watcher, bridge = start(tmp_path, broker, shared_board, bridges, watchers,
+                            broker_extra="max_payload = 64\n")
+    assert "retained" in json.loads(watcher.expect("rpio/pi1/error").payload)["error"]
+    early.publish("rpio/pi1/gpio/relay/set", b"", retain=True).wait_for_publish(WAIT)
+    watcher.expect("rpio/pi1/error")  # the empty payload that cleared it, refused too
+    assert sim.level(27) == 0
+    before = {p.gpio: (p.function, p.level) for p in sim.pin_states()}
+    history = len(sim.history())
+    bad = [
+        ("rpio/pi1/gpio/relay/set", b"2", "is not 0, 1"),
+        ("rpio/pi1/gpio/relay/set", b"maybe", "is not 0, 1"),
+        ("rpio/pi1/gpio/relay/set", b"\xff\xfe", "not UTF-8"),
+        ("rpio/pi1/gpio/relay/set", b"", "empty payload"),
+        ("rpio/pi1/gpio/relay/set", b'{"value": 1', "not valid JSON"),
+        ("rpio/pi1/gpio/relay/set", b'{"value": 1, "pulse_ms": -5}', "pulse_ms"),
+        ("rpio/pi1/gpio/relay/set", b'{"value": 1, "colour": "red"}', "unknown key"),
+        ("rpio/pi1/gpio/relay/set", b"1" * 65, "over the limit of 64"),
+        ("rpio/pi1/gpio/button/set", b"1", "is an input"),
+        ("rpio/pi1/gpio/nothing/set", b"1", "no pin named 'nothing'"),
+    ]
+    for topic, payload, reason in bad:
+        watcher.publish(topic, payload)
+        answer = json.loads(watcher.expect("rpio/pi1/error").payload)
+        assert answer["topic"] == topic and reason in answer["error"], (payload, answer)
+    # another device's command topic is not ours: the bridge never subscribed to it
+    watcher.publish("rpio/pi2/gpio/relay/set", b"1")
+    assert {p.gpio: (p.function, p.level) for p in sim.pin_states()} == before
+    assert len(sim.history()) == history
+    # and the bridge still serves
+    watcher.publish("rpio/pi1/gpio/relay/set", b"1")
+    watcher.expect("rpio/pi1/gpio/relay/state", b"1")
+    assert sim.level(27) == 1
+    assert not [m for m in watcher.seen if m.topic.startswith("rpio/pi2/") and m.topic != "rpio/pi2/gpio/relay/set"]
+    code, err = bridge.terminate()
+    assert code == 0 and "Traceback" not in err, err
+
+
+def test_a_timed_pulse(tmp_path, broker, shared_board, bridges, watchers):
+    watcher, bridge = start(tmp_path, broker, shared_board, bridges, watchers)
+    watcher.expect("rpio/pi1/gpio/relay/state", b"0")
+    watcher.publish("rpio/pi1/gpio/relay/set", b'{"value": "ON", "pulse_ms": 60}')
+    watcher.expect("rpio/pi1/gpio/relay/state", b"1")
+    watcher.expect("rpio/pi1/gpio/relay/state", b"0")
+    rise, fall = sim.history(27)[-2:]
+    assert (rise.level, fall.level) == (1, 0)
+    assert fall.timestamp_ns - rise.timestamp_ns >= 60_000_000  # a timer never fires early
+    bridge.terminate()
+
+
+def test_a_broker_restart_in_the_middle_of_a_command_stream_loses_nothing(
+        tmp_path, broker, shared_board, bridges, watchers):
+    watcher, bridge = start(tmp_path, broker, shared_board, bridges, watchers)
+    watcher.expect("rpio/pi1/gpio/relay/state", b"0")
+    commander = watchers(broker, [], client_id="commander", persistent=True)
+    first_change = len(sim.history(27))
+    total = 60
+    for index in range(total // 2):
+        commander.publish("rpio/pi1/gpio/relay/set", b"%d" % ((index + 1) % 2))
+    broker.restart()  # some of those are in flight, in the broker or with the bridge
+    for index in range(total // 2, total):
+        commander.publish("rpio/pi1/gpio/relay/set", b"%d" % ((index + 1) % 2))
+    # every command toggles the relay: all of them arrived when the board shows `total` changes
+    # (a QoS 1 duplicate may add changes; a lost command takes two away)
+    watcher2 = watchers(broker, ["rpio/pi1/gpio/relay/state"])
+    while len(sim.history(27)) - first_change < total:
+        watcher2.expect("rpio/pi1/gpio/relay/state")
+    assert len(sim.history(27)) - first_change >= total
+    while sim.level(27) != 0:  # the stream's last word (0) decides, once its state is out
+        watcher2.expect("rpio/pi1/gpio/relay/state", b"0")
+    assert bridge.terminate()[0] == 0
+
+
+def test_edges_while_the_broker_is_away_are_queued_then_states_republished(
+        tmp_path, broker, shared_board, bridges, watchers):
+    watcher = watchers(broker, ["rpio/#"], client_id="queue-watcher", persistent=True)
+    config = write_config(tmp_path / "bridge.toml", broker, pins=PINS)
+    bridge = bridges(config, shared_board)
+    watcher.expect("rpio/pi1/gpio/button/state", b"0")
+    button = sim.Button("b", 17)
+    broker.stop()
+    for _ in range(5):  # ten edges, while nobody can hear them
+        button.press()
+        button.release()
+    button.press()  # and it stays pressed
+    broker.start()
+    seqnos = []
+    while len(seqnos) < 11:
+        seqnos.append(json.loads(watcher.expect("rpio/pi1/gpio/button/event").payload)["seqno"])
+    assert seqnos == list(range(seqnos[0], seqnos[0] + 11))  # every edge, in order
+    watcher.expect("rpio/pi1/gpio/button/state", b"1")  # and the state is right afterwards
+    assert not [m for m in watcher.seen if m.topic == "rpio/pi1/error"]
+    assert bridge.terminate()[0] == 0
+
+
+def test_a_full_queue_drops_the_oldest_counts_and_reports_and_the_state_is_still_right(
+        tmp_path, broker, shared_board, bridges, watchers):
+    watcher = watchers(broker, ["rpio/#"], client_id="overflow-watcher", persistent=True)
+    config = write_config(tmp_path / "bridge.toml", broker, pins=PINS, broker_extra="queue_limit = 4\n")
+    bridge = bridges(config, shared_board)
+    watcher.expect("rpio/pi1/gpio/button/state", b"0")
+    button = sim.Button("b", 17)
+    broker.stop()
+    for _ in range(10):  # 20 edges: 40 messages (state + event each) into a queue of 4
+        button.press()
+        button.release()
+    button.press()
+    broker.start()
+    report = json.loads(watcher.expect("rpio/pi1/error").payload)
+    assert "overflow" in report["error"] and report["dropped"] == 42 - 4
+    watcher.expect("rpio/pi1/gpio/button/state", b"1")
+    assert bridge.terminate()[0] == 0

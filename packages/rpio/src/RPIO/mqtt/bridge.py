@@ -325,7 +325,9 @@ class Bridge:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=b.client_id,
                              protocol=mqtt.MQTTv5)
         client.max_inflight_messages_set(100)
-        client.max_queued_messages_set(b.queue_limit)
+        # while connected, what the broker has not acknowledged yet is bounded too (a start-up
+        # burst of discovery and states must fit even with a tiny offline queue_limit)
+        client.max_queued_messages_set(max(b.queue_limit, 1000))
         client.will_set(topics.availability(self.base), "offline", qos=1, retain=True)
         if b.username is not None:
             client.username_pw_set(b.username, b.password)
