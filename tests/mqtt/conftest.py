@@ -170,6 +170,20 @@ class Watcher:
                     retained is None or bool(message.retain) == retained):
                 return message
 
+    def expect_prefix(self, prefix, payload=None, *, timeout=WAIT):
+        """The next message on a topic starting with prefix (with that payload, if given)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                message = self.messages.get(timeout=max(deadline - time.monotonic(), 0.001))
+            except queue.Empty:
+                raise AssertionError(f"no message under {prefix!r} within {timeout} s; seen: "
+                                     f"{[(m.topic, m.payload) for m in self.seen[-20:]]}"
+                                     ) from None
+            self.seen.append(message)
+            if message.topic.startswith(prefix) and (payload is None or message.payload == payload):
+                return message
+
     def publish(self, topic, payload, qos=1, retain=False):
         return self.client.publish(topic, payload, qos=qos, retain=retain)
 
