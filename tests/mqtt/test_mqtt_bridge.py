@@ -205,3 +205,35 @@ def test_a_full_queue_drops_the_oldest_counts_and_reports_and_the_state_is_still
     assert "overflow" in report["error"] and report["dropped"] == 42 - 4
     watcher.expect("rpio/pi1/gpio/button/state", b"1")
     assert bridge.terminate()[0] == 0
+
+
+def test_states_are_republished_after_a_reconnect_and_sigterm_detaches(
+        tmp_path, broker, shared_board, bridges, watchers):
+    watcher = watchers(broker, ["rpio/#"], client_id="republish-watcher", persistent=True)
+    config = write_config(tmp_path / "bridge.toml", broker, pins=PINS)
+    bridge = bridges(config, shared_board)
+    watcher.expect("rpio/pi1/gpio/lamp/state", b"1")
+    broker.restart()  # nothing changes on the board meanwhile
+    watcher.expect("rpio/pi1/availability", b"online", retained=False)
+    for name, value in (("button", b"0"), ("door", b"0"), ("relay", b"0"), ("lamp", b"1")):
+        watcher.expect(f"rpio/pi1/gpio/{name}/state", value, retained=False)
+    assert bridge.proc.pid in sim.chip().attached_pids()
+    assert bridge.terminate()[0] == 0
+    assert bridge.proc.pid not in sim.chip().attached_pids()
+
+
+def test_debounce_publishes_a_bouncing_press_once_and_settles_on_the_level(
+        tmp_path, broker, shared_board, bridges, watchers):
+    pins = PINS.replace('pull = "up"\ninverted = true', 'pull = "up"\ndebounce_ms = 30')
+    watcher, bridge = start(tmp_path, broker, shared_board, bridges, watchers, pins=pins)
+    watcher.expect("rpio/pi1/gpio/button/state", b"1")
+    button = sim.Button("b", 17)
+    button.press(bounce=(4, 5))  # 9 transitions within 5 ms, ending pressed (0)
+    watcher.expect("rpio/pi1/gpio/button/state", b"0")
+    button.release(bounce=(4, 5))
+    watcher.expect("rpio/pi1/gpio/button/state", b"1")
+    button.press()
+    watcher.expect("rpio/pi1/gpio/button/state", b"0")
+    states = [m.payload for m in watcher.seen if m.topic == "rpio/pi1/gpio/button/state"]
+    assert states == [b"1", b"0", b"1", b"0"]  # one per press or release, bounces dropped
+    assert bridge.terminate()[0] == 0
