@@ -224,7 +224,7 @@ class BridgeProcess:
     """`rpio mqtt CONFIG` as a subprocess on the shared simulated board `board`."""
 
     def __init__(self, config_path, board, *extra):
-        env = dict(os.environ, RPIO_BACKEND="sim", RPIO_SIM_SHARED=board)
+        env = dict(os.environ, RPIO_BACKEND="sim", RPIO_SIM_SHARED=board, RPIO_SIM_BOARD="c03111")
         env.pop("RPIO_SIM_CONFIG", None)
         self.proc = subprocess.Popen([sys.executable, "-m", "RPIO.cli", "mqtt", config_path,
                                       *extra], env=env, stdout=subprocess.PIPE,
@@ -255,7 +255,7 @@ def shared_board(request):
     import RPIO.sim as sim
 
     name = f"mqtt-{os.getpid()}-{request.node.name}"[:60]
-    chip = sim.use_board(shared=name)
+    chip = sim.use_board("c03111", shared=name)  # a model named: no look at other boards
     yield name
     RPIO.cleanup_interrupts()
     sim.use_board("c03111")
