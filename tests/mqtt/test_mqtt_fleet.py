@@ -8,7 +8,6 @@ import sys
 
 from conftest import WAIT
 
-import RPIO.sim as sim
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -35,4 +34,3 @@ def test_the_fleet_demo_on_three_simulated_pis(broker, watchers):
         assert (f"fleet/{device}/gpio/led/state", b"1") in seen
     # the boards are gone with the fleet
     assert not [b for b in os.listdir("/dev/shm") if "fleet-" in b and f"-{os.getpid()}-" in b]
-    del sim
