@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import threading
 
@@ -45,6 +46,10 @@ class LoopAdapter:
         if sock.fileno() < 0:
             return  # closed before the loop got to it
         self._sock = sock
+        try:  # a state message is small and urgent: no waiting to coalesce it (Nagle)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):  # pragma: no cover - not a TCP socket
+            pass
         self.loop.add_reader(sock, self._readable)
         self.kick()
 
