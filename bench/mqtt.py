@@ -9,7 +9,8 @@ Every bridge is a process on a shared simulated board of its own (RPIO.mqtt.flee
 this process drives the button pin of each board (GPIO 17, pull-up) and runs one MQTT subscriber
 (paho, its own thread) that stamps every message with CLOCK_MONOTONIC on arrival.
 
-- latency: one edge, then wait for that bridge's state message; edge time = the board's own
+- latency: one edge, then wait for that bridge's state message (--samples edges per bridge, all
+  of them in the figures; p99_by_quarter shows how much the tail moves within the run); edge time = the board's own
   record of the level change (CLOCK_MONOTONIC, the same clock), arrival = the subscriber's stamp.
   The bridges take turns edge by edge (so a noisy moment of the machine hits them alike), with a
   random 5-15 ms pause between edges (the polling bridge's phase is random). p50/p90/p99/max in
@@ -112,7 +113,11 @@ class Subscriber:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-sub",
                                   protocol=mqtt.MQTTv5)
         self.ready = threading.Event()
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("bench/#", qos=1)
+        # the state topics only (rpio mqtt also sends an event per edge): this one Python
+        # subscriber must not become the bottleneck of the rates measured
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(
+            [("bench/rpio/gpio/button/state", 1), ("bench/poll/gpio/button/state", 1),
+             ("bench/mqttio/#", 1)])
         self.client.on_subscribe = lambda *a: self.ready.set()
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port, 30)
@@ -262,8 +267,12 @@ def measure_latency(bridges, sub, samples):
                 missed[bridge.name] += 1
             else:
                 lat[bridge.name].append((arrived - edge) / 1000.0)
-    return {name: dict(percentiles(values) or {}, missed=missed[name])
-            for name, values in lat.items()}
+    result = {}
+    for name, values in lat.items():
+        quarters = [values[i::4] for i in range(4)]  # four interleaved quarters of the run
+        result[name] = dict(percentiles(values) or {}, missed=missed[name],
+                            p99_by_quarter=[(percentiles(q) or {}).get("p99") for q in quarters])
+    return result
 
 
 def measure_rate(bridge, sub, rate, duration):
@@ -396,8 +405,8 @@ def measure_fleet(directory, port, run_id, devices, rate, seconds):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=150)
-    parser.add_argument("--rates", default="100,500,2000")
+    parser.add_argument("--samples", type=int, default=400)
+    parser.add_argument("--rates", default="100,500,2000,5000")
     parser.add_argument("--duration", type=float, default=1.0)
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--fleet-rate", type=float, default=10.0)
@@ -454,12 +463,17 @@ def main() -> None:
                 if r["lost"] == 0 and r["final_state_ok"]]
     out["max_offered_rate_without_loss"] = {name: max(no_loss(name), default=0)
                                             for name in out["throughput"]}
+    with open("/proc/loadavg") as handle:
+        out["load_average_after"] = float(handle.read().split()[0])
     out["targets"] = {
         "p99_under_5ms": bool(rpio.get("p99") is not None and rpio["p99"] < 5000),
         "ahead_of_both_p99": set(lat) == {"rpio_mqtt", "mqtt_io", "polling_10ms"} and all(
             v.get("p99", 0) > rpio.get("p99", float("inf")) for n, v in lat.items()
             if n != "rpio_mqtt"),
-        "zero_loss_rpio_mqtt": all(r["lost"] == 0 for r in out["throughput"].get("rpio_mqtt", [])),
+        # the top offered rate (5000/s) probes where it saturates; the target is the rates below
+        "zero_loss_rpio_mqtt_up_to_2000_per_s": all(
+            r["lost"] == 0 for r in out["throughput"].get("rpio_mqtt", [])
+            if r["offered_per_s"] <= 2000),
         "zero_loss_fleet": out["fleet"].get("lost") == 0,
     }
     print(json.dumps(out, indent=1))

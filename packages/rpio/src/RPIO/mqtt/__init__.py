@@ -28,11 +28,11 @@ __all__ = ["Bridge", "Config", "ConfigError", "load_config", "parse_config", "se
 async def serve(config: Config) -> Bridge:
     """Run a bridge until SIGTERM or SIGINT; then it publishes offline and releases the pins."""
     bridge = Bridge(config)
-    await bridge.start()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, bridge.stop)
+    for signum in (signal.SIGTERM, signal.SIGINT):  # before the pins are set up: a signal
+        loop.add_signal_handler(signum, bridge.stop)  # then still releases them
     try:
+        await bridge.start()
         await bridge.run()
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):

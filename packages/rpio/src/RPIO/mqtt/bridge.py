@@ -30,6 +30,7 @@ log = logging.getLogger("RPIO.mqtt")
 
 _PULLS = {"up": "PUD_UP", "down": "PUD_DOWN", "off": "PUD_OFF"}
 SERVO_HZ = 50
+MAX_RETAINED = 10000  # retained topics read back when syncing discovery
 
 
 def _paho():
@@ -66,6 +67,7 @@ class Bridge:
         self.pins: Dict[str, Pin] = {}
         self.connected = False
         self._stop = None
+        self._stopping = False         # stop() came before run() made its event
         self._client = None
         self._adapter = None
         self._connecting = False
@@ -350,6 +352,8 @@ class Bridge:
         if not self.pins:
             await self.start()
         self._stop = asyncio.Event()
+        if self._stopping:
+            self._stop.set()
         self._client = self._make_client()
         self._adapter = LoopAdapter(self._client, self._loop)
         self._adapter.start_misc(lambda: self._connecting)
@@ -361,6 +365,7 @@ class Bridge:
             self.release()
 
     def stop(self) -> None:
+        self._stopping = True
         if self._stop is not None:
             self._stop.set()
         if self._lost is not None:
@@ -483,7 +488,9 @@ class Bridge:
                 if message.retain and (topic.startswith(f"{self.base}/gpio/")
                                        and topic.endswith("/state")
                                        or discovery.is_device_topic(self.config, topic)):
-                    self._retained[topic] = payload
+                    # only whether it is set is kept, and only so many topics (hostile brokers)
+                    if len(self._retained) < MAX_RETAINED or topic in self._retained:
+                        self._retained[topic] = b"1" if payload else b""
                     return
             if topic.endswith("/set"):
                 self._command(topic, payload, bool(message.retain))
