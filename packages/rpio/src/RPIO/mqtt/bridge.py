@@ -402,6 +402,7 @@ class Bridge:
                 continue
             finally:
                 self._connecting = False
+            self._adapter.drop_wakeup_pair()
             self._adapter.kick()
             await self._lost.wait()
             if self._stop.is_set():

@@ -42,6 +42,19 @@ class LoopAdapter:
     def _on_socket_close(self, client, userdata, sock) -> None:
         self._in_loop(self._unwatch, sock)
 
+    def drop_wakeup_pair(self) -> None:
+        """paho (2.x) makes a socket pair at each connect to wake its own network thread, and
+        writes a byte into it before every packet it queues. There is no such thread here, so
+        that write is a wasted system call on the edge path, ahead of the real one: close the
+        pair (paho checks for None before using it). Called on the loop once connect() or
+        reconnect() has returned in the executor, so paho is not using it meanwhile."""
+        client = self.client
+        for name in ("_sockpairR", "_sockpairW"):
+            pair_end = getattr(client, name, None)
+            if pair_end is not None:
+                pair_end.close()
+                setattr(client, name, None)
+
     def _watch(self, sock) -> None:
         if sock.fileno() < 0:
             return  # closed before the loop got to it
