@@ -72,7 +72,8 @@ class Watcher:
                 stamp, message = self.inbox.get(timeout=max(deadline - time.monotonic(), 0.01))
             except queue.Empty:
                 missing = sorted(wanted - set(arrived))
-                raise SystemExit(f"timed out waiting for {missing[:5]} ({len(missing)} missing)")
+                raise SystemExit(f"timed out waiting for {missing[:5]} "
+                                 f"({len(missing)} missing)") from None
             key = (message.topic, message.payload)
             if key in wanted and key not in arrived:
                 arrived[key] = stamp

@@ -237,7 +237,7 @@ class BridgeProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             out, err = self.proc.communicate()
-            raise AssertionError(f"rpio mqtt did not end on SIGTERM: {err}")
+            raise AssertionError(f"rpio mqtt did not end on SIGTERM: {err}") from None
         return self.proc.returncode, err
 
     def kill(self):
