@@ -237,3 +237,26 @@ def test_debounce_publishes_a_bouncing_press_once_and_settles_on_the_level(
     states = [m.payload for m in watcher.seen if m.topic == "rpio/pi1/gpio/button/state"]
     assert states == [b"1", b"0", b"1", b"0"]  # one per press or release, bounces dropped
     assert bridge.terminate()[0] == 0
+
+
+def test_a_flood_of_bad_commands_is_answered_at_a_bounded_rate(
+        tmp_path, broker, shared_board, bridges, watchers):
+    watcher, bridge = start(tmp_path, broker, shared_board, bridges, watchers)
+    flood = 300
+    for _ in range(flood):
+        watcher.publish("rpio/pi1/gpio/relay/set", b"bogus")
+    watcher.publish("rpio/pi1/gpio/relay/set", b"1")  # the good one behind the flood
+    watcher.expect("rpio/pi1/gpio/relay/state", b"1")
+    answers = [m for m in watcher.seen if m.topic == "rpio/pi1/error"]
+    assert 1 <= len(answers) < flood  # 20 at once, then 20 a second
+    for _ in range(100):  # once the bucket refills, the next answer says how many went unanswered
+        watcher.publish("rpio/pi1/gpio/relay/set", b"bogus")
+        try:
+            answer = json.loads(watcher.expect("rpio/pi1/error", timeout=0.5).payload)
+        except AssertionError:
+            continue
+        if "not answered" in answer["error"]:
+            break
+    else:
+        raise AssertionError("no answer reported the unanswered commands")
+    assert bridge.terminate()[0] == 0

@@ -30,7 +30,8 @@ log = logging.getLogger("RPIO.mqtt")
 
 _PULLS = {"up": "PUD_UP", "down": "PUD_DOWN", "off": "PUD_OFF"}
 SERVO_HZ = 50
-MAX_RETAINED = 10000  # retained topics read back when syncing discovery
+MAX_RETAINED = 10000
+ERRORS_PER_S = 20     # answers on the error topic (and WARNING lines), burst and rate  # retained topics read back when syncing discovery
 
 
 def _paho():
@@ -81,6 +82,8 @@ class Bridge:
         self.discovery_synced = False
         self.cleared: List[str] = []   # retained topics cleared (removed pins)
         self._mids: Dict[int, asyncio.Future] = {}
+        self._error_tokens, self._error_time = float(ERRORS_PER_S), 0.0
+        self.errors_suppressed = 0
         self.on_connected: Optional[Callable[[], None]] = None  # for tests and the bench
 
     # -- pins ---------------------------------------------------------------------------------
@@ -199,6 +202,19 @@ class Bridge:
 
     # -- commands -----------------------------------------------------------------------------
     def _refuse(self, topic: str, message: str, payload: bytes = b"") -> None:
+        """Log a refused command and answer on the error topic, at most ERRORS_PER_S a second
+        (a flood of bad commands must not become a flood of answers and log lines)."""
+        now = self._loop.time()
+        self._error_tokens = min(ERRORS_PER_S, self._error_tokens
+                                 + (now - self._error_time) * ERRORS_PER_S)
+        self._error_time = now
+        if self._error_tokens < 1:
+            self.errors_suppressed += 1
+            return
+        self._error_tokens -= 1
+        suppressed, self.errors_suppressed = self.errors_suppressed, 0
+        if suppressed:
+            message = f"{message} ({suppressed} more refused commands not answered)"
         log.warning("refused %s: %s", topic, message)
         self.publish(topics.error(self.base), topics.error_payload(topic, message, payload),
                      1, False)
@@ -285,7 +301,9 @@ class Bridge:
             if info.rc == self._mqtt.MQTT_ERR_QUEUE_SIZE:
                 self._count_dropped(1)
                 return
-            # MQTT_ERR_NO_CONN: the connection just went; paho dropped it, we keep it
+            if qos > 0:  # MQTT_ERR_NO_CONN: paho keeps a QoS 1 message and resends it
+                return
+            # a QoS 0 message the connection lost just now: we keep it
         self._enqueue(topic, payload, qos, retain)
 
     def _enqueue(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
