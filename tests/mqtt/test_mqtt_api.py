@@ -4,10 +4,14 @@ in a running asyncio loop, against a real Mosquitto; and the reconnect delays do
 import asyncio
 import logging
 
+import pytest
+
 import RPIO
 import RPIO.mqtt
 import RPIO.sim as sim
 from conftest import free_port, write_config
+
+pytest.importorskip("paho.mqtt.client", reason="needs paho-mqtt 2 (rpio[mqtt])")
 
 PINS = """
 [[input]]

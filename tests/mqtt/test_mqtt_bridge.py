@@ -5,9 +5,13 @@ offline and releases the pins, a broker restart in a command stream loses nothin
 
 import json
 
+import pytest
+
 import RPIO
 import RPIO.sim as sim
 from conftest import WAIT, write_config
+
+pytest.importorskip("paho.mqtt.client", reason="needs paho-mqtt 2 (rpio[mqtt])")
 
 PINS = """
 [[input]]

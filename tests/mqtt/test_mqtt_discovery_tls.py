@@ -11,6 +11,8 @@ import RPIO
 import RPIO.sim as sim
 from conftest import WAIT, Broker, write_config
 
+pytest.importorskip("paho.mqtt.client", reason="needs paho-mqtt 2 (rpio[mqtt])")
+
 PINS = """
 [[input]]
 name = "doorbell"
