@@ -183,3 +183,4 @@ def test_cli_check_resolves_pins_against_the_board_before_connecting(tmp_path):
     assert run_cli("--check", write(tmp_path, text, "ok.toml")).returncode == 0
     result = run_cli(write(tmp_path, "device = 1\n", "type.toml"))
     assert result.returncode == 2 and "device: must be a string" in result.stderr
+

@@ -48,7 +48,8 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
     except ConfigError as error:
         sys.stderr.write(f"rpio mqtt: {error}\n")
         return EXIT_CONFIG
-    except RuntimeError as error:
+    except (RuntimeError, OSError, ValueError) as error:
+        # no paho-mqtt, a line another program holds, no permission: said, not a traceback
         sys.stderr.write(f"rpio mqtt: {error}\n")
         return 1
     return 0
