@@ -30,8 +30,8 @@ log = logging.getLogger("RPIO.mqtt")
 
 _PULLS = {"up": "PUD_UP", "down": "PUD_DOWN", "off": "PUD_OFF"}
 SERVO_HZ = 50
-MAX_RETAINED = 10000
-ERRORS_PER_S = 20     # answers on the error topic (and WARNING lines), burst and rate  # retained topics read back when syncing discovery
+MAX_RETAINED = 10000  # retained topics read back when syncing discovery
+ERRORS_PER_S = 20     # answers on the error topic (and WARNING lines), burst and rate
 
 
 def _paho():
