@@ -9,7 +9,7 @@ import pytest
 import RPIO
 import RPIO.mqtt
 import RPIO.sim as sim
-from conftest import free_port, write_config
+from mqtt_helpers import free_port, write_config
 
 pytest.importorskip("paho.mqtt.client", reason="needs paho-mqtt 2 (rpio[mqtt])")
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import WAIT
+from mqtt_helpers import WAIT
 
 pytest.importorskip("paho.mqtt.client", reason="needs paho-mqtt 2 (rpio[mqtt])")
 
