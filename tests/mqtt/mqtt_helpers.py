@@ -1,7 +1,8 @@
-"""Helpers of tests/mqtt (the fixtures are in conftest.py). A real Mosquitto (Debian's
-`mosquitto`) per test, on a free loopback port, with a generated configuration: plain, or TLS (a CA and a server certificate made with openssl) plus a
-password file (mosquitto_passwd). Also an MQTT client for the test side, which waits on messages
-with timeouts, and `rpio mqtt` run as a subprocess on a shared simulated board."""
+"""Helpers of tests/mqtt (the fixtures are in conftest.py): a real Mosquitto (Debian's
+`mosquitto`) on a free loopback port with a generated configuration, plain or TLS (a CA and a
+server certificate made with openssl) plus a password file (mosquitto_passwd); an MQTT client for
+the test side that waits on messages with timeouts; `rpio mqtt` as a subprocess on a shared
+simulated board."""
 
 import os
 import queue
