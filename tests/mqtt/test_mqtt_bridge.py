@@ -4,6 +4,7 @@ the outputs, bad commands change nothing and are answered on the error topic, SI
 offline and releases the pins, a broker restart in a command stream loses nothing."""
 
 import json
+import signal
 
 import pytest
 
@@ -264,3 +265,32 @@ def test_a_flood_of_bad_commands_is_answered_at_a_bounded_rate(
     else:
         raise AssertionError("no answer reported the unanswered commands")
     assert bridge.terminate()[0] == 0
+
+
+def test_after_a_burst_that_overflows_the_edge_queues_the_state_is_the_level(
+        tmp_path, broker, shared_board, bridges, watchers):
+    watcher, bridge = start(tmp_path, broker, shared_board, bridges, watchers)
+    watcher.expect("rpio/pi1/gpio/door/state", b"0")
+    chip = sim.chip()
+    for final in (1, 0):  # one of the two differs from the last edge the full queue kept
+        bridge.proc.send_signal(signal.SIGSTOP)  # it cannot read: its edge queue fills up
+        try:
+            for _ in range(2000):  # 4,000 edges, far more than the queue holds: the rest dropped
+                chip.drive(23, 1)
+                chip.drive(23, 0)
+            chip.drive(23, final)
+        finally:
+            bridge.proc.send_signal(signal.SIGCONT)
+        last, quiet = None, 0
+        while quiet < 20:  # until the states stop coming (a second without one) and say final
+            try:
+                last = watcher.expect("rpio/pi1/gpio/door/state", timeout=1.0).payload
+                quiet = 0
+            except AssertionError:
+                quiet += 1
+                if last == b"%d" % final:
+                    break
+        assert last == b"%d" % final and sim.level(23) == final
+    code, err = bridge.terminate()
+    assert code == 0
+    assert "edges were lost in the kernel's queue" in err  # the loss is said, not hidden

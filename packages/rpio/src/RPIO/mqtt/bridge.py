@@ -76,6 +76,7 @@ class Bridge:
         self._queue: Deque[Tuple[str, bytes, int, bool]] = collections.deque()
         self._queue_bytes = 0
         self.dropped = 0               # messages lost to a full queue, in total
+        self.edges_lost = 0            # edges the kernel (or the model) dropped: seqno gaps
         self._dropped_unreported = 0
         self._sync_nonce: Optional[str] = None
         self._retained: Dict[str, bytes] = {}
@@ -174,6 +175,8 @@ class Bridge:
         want = {"both": (0, 1), "rising": (1,), "falling": (0,)}[c.edge]
         state_topic = topics.state(self.base, pin.name)
         event_topic = topics.event(self.base, pin.name)
+        burst = False
+        last_seqno, lost = None, 0
         try:
             async for edge in pin.stream:
                 value = edge.value ^ inverted
@@ -182,6 +185,25 @@ class Bridge:
                 if edge.value in want:
                     self.publish(event_topic, topics.event_payload(value, edge.timestamp_ns,
                                                                    edge.seqno), 1, False)
+                # (debounce drops edges on purpose: those gaps are not losses)
+                if not c.debounce_ms and last_seqno is not None \
+                        and edge.line_seqno > last_seqno + 1:
+                    lost += edge.line_seqno - last_seqno - 1
+                last_seqno = edge.line_seqno
+                # Edges that came in a burst may have overflowed a queue on the way (the
+                # kernel's, ours), the last one too, and then no later edge tells: when the
+                # burst has been taken, the level decides.
+                if pin.stream.pending:
+                    burst = True
+                    continue
+                if burst:
+                    burst = False
+                    self._check_level(pin)
+                if lost:
+                    self.edges_lost += lost
+                    log.warning("%s: %d edges were lost in the kernel's queue (they came faster "
+                                "than they were read; the state was read again)", pin.name, lost)
+                    lost = 0
                 if c.debounce_ms:
                     # edges within debounce_ms of this one are dropped by the stream: when the
                     # window ends, the level decides (a bounce may have ended the other way)
@@ -193,6 +215,10 @@ class Bridge:
 
     def _settle(self, pin: Pin) -> None:
         pin.settle = None
+        self._check_level(pin)
+
+    def _check_level(self, pin: Pin) -> None:
+        """Publish the input's level if it is not what the state topic says."""
         if pin.stream is None or pin.stream.closed:
             return
         value = pin.stream.get_value() ^ int(pin.config.inverted)
