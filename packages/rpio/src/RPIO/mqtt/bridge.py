@@ -20,7 +20,7 @@ import logging
 import random
 import ssl
 import uuid
-from typing import Callable, Deque, Dict, List, Optional, Tuple
+from typing import Deque, Dict, List, Optional, Tuple
 
 from . import discovery, topics
 from .client import LoopAdapter
@@ -85,7 +85,6 @@ class Bridge:
         self._mids: Dict[int, asyncio.Future] = {}
         self._error_tokens, self._error_time = float(ERRORS_PER_S), 0.0
         self.errors_suppressed = 0
-        self.on_connected: Optional[Callable[[], None]] = None  # for tests and the bench
 
     # -- pins ---------------------------------------------------------------------------------
     def _resolve(self, pin: PinConfig) -> int:
@@ -482,8 +481,6 @@ class Bridge:
             if pin.kind == "input" and pin.stream is not None and not pin.stream.closed:
                 pin.value = pin.stream.get_value() ^ int(pin.config.inverted)
             self._publish_state(pin)
-        if self.on_connected is not None:
-            self.on_connected()
 
     def _start_sync(self, client) -> None:
         """Read back this device's retained topics (discovery configs, pin states); when the
