@@ -55,7 +55,7 @@ def bench(session: nox.Session) -> None:
     results.mkdir(parents=True, exist_ok=True)
     scripts = session.posargs or sorted(
         str(path.relative_to(ROOT)) for path in (ROOT / "bench").glob("*.py")
-        if not path.name.startswith("_") and path.name != "interrupts_vm.py"
+        if not path.name.startswith("_") and path.name not in ("interrupts_vm.py", "chardev.py")
     )
     for script in scripts:
         output = session.run("python", script, silent=True, env={"RPIO_BACKEND": "sim"})
@@ -70,6 +70,18 @@ def bench_kernel(session: nox.Session) -> None:
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
     session.run("python", "tests/kernel/run_tier.py", "--bench",
                 "-o", "bench/results/interrupts_vm.json")
+
+
+@nox.session
+def bench_chardev(session: nox.Session) -> None:
+    """output()/input() per call on the GPIO character device in the gpio-sim VM: rpio vs a bare
+    ioctl loop in C vs rpi-lgpio (root)."""
+    session.install("pytest", *PACKAGE_PATHS)
+    lgpio = pathlib.Path(session.create_tmp()) / "lgpio"
+    session.install("--target", str(lgpio), "rpi-lgpio", "lgpio")  # apart: its RPi.GPIO is not 0.7.1
+    (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
+    session.run("python", "tests/kernel/run_tier.py", "--bench-chardev", "--lgpio-path", str(lgpio),
+                "-o", "bench/results/chardev.json")
 
 
 @nox.session

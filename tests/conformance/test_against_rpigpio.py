@@ -104,6 +104,31 @@ CASES = {
                       "GPIO.gpio_function(6)", "GPIO.gpio_function(99)", "GPIO.gpio_function('6')"],
     "board mode functions": [BOARD, "GPIO.setup(11, GPIO.OUT)", "GPIO.gpio_function(11)",
                              "GPIO.output(11, 1)", "GPIO.input(1)", "GPIO.getmode()"],
+    # issue 15's list cases: RPi.GPIO looks at a cleanup list only once its registers are mapped,
+    # and checks each element's type, then its value, then the channel
+    "lists before setup": [BCM, "GPIO.cleanup([27, [0], 1, 1])", "GPIO.cleanup([1000, 'x'])",
+                           "GPIO.cleanup('x')", "GPIO.cleanup(2**70)"],
+    "lists after setup": [BCM, "GPIO.setup(16, GPIO.OUT)", "GPIO.cleanup([1000, 'x'])",
+                          "GPIO.output([16, 99], [1, 'x'])", "GPIO.output([16, 99], [1, 1])",
+                          "GPIO.output([99, 'x'], [1, 1])", "GPIO.output(['x', 16], [1, 1])",
+                          "GPIO.output([16, 2**70], [None, 1])", "GPIO.cleanup([[0], 16])"],
+    # issue 15's PWM cases: both arguments are parsed first, C-parser texts, float32 storage
+    "pwm arguments": [BCM, "GPIO.PWM(27, 'x')", "GPIO.PWM(27, [1])", "GPIO.PWM(27, None)",
+                      "GPIO.PWM(27, 5)", "GPIO.PWM('27', 5)", "GPIO.PWM(27)", "GPIO.PWM()",
+                      "GPIO.PWM(27, 5, 6)", "GPIO.PWM(channel=27, frequency=5)",
+                      "GPIO.setup(27, GPIO.OUT)", "GPIO.PWM(27, 0)", "GPIO.PWM(27, 1e-50)",
+                      "GPIO.PWM(27, -1)", "GPIO.PWM(27, 10**400)", "GPIO.PWM(27, 1j)",
+                      "p = GPIO.PWM(27, 100, foo=1)", "GPIO.PWM(27, 100)", "p.start()",
+                      "p.start(50, 1)", "p.start(dutycycle=50)", "p.start(nan)", "p.start(100.000001)",
+                      "p.start(100.01)", "p.start(-1e-50)", "p.start(1e39)", "p.start('5')",
+                      "p.ChangeDutyCycle()", "p.ChangeDutyCycle(dutycycle=5)", "p.ChangeDutyCycle(nan)",
+                      "p.ChangeFrequency(nan)", "p.ChangeFrequency(inf)", "p.ChangeFrequency(1e-50)",
+                      "p.ChangeFrequency(frequency=5)", "p.ChangeFrequency(2.5e3)", "p.stop(1)",
+                      "p.stop(1, 2, 3)", "p.stop(x=1)", "p.stop()", "GPIO.PWM(27, nan)"],
+    "pwm class": ["GPIO.PWM.__name__", "GPIO.PWM.__qualname__", "type(GPIO.PWM).__name__",
+                  "GPIO.PWM.__doc__", "GPIO.PWM.start.__doc__", "GPIO.PWM.stop.__doc__",
+                  "GPIO.PWM.ChangeDutyCycle.__doc__", "GPIO.PWM.ChangeFrequency.__doc__",
+                  "issubclass(GPIO.PWM, object)"],
 }
 
 

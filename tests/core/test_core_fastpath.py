@@ -263,7 +263,7 @@ def test_state_and_argument_checks(clean_fastpath):
     out_fb, in_fb = Recorder("o"), Recorder("i")
     with pytest.raises(TypeError, match="callable"):
         rc.fastpath_bind(driver, None, in_fb)
-    with pytest.raises(TypeError, match="Driver or None"):
+    with pytest.raises(TypeError, match="Driver, ChardevLines or None"):
         rc.fastpath_bind(rc.SimRp1(), out_fb, in_fb)
     assert rc.fastpath_state()["driver"] is None  # a failed bind changes nothing
     rc.fastpath_bind(driver, out_fb, in_fb)

@@ -3,6 +3,7 @@
 
     python tests/kernel/run_tier.py [pytest args...]        # the tier (what `tox -e kernel` runs)
     python tests/kernel/run_tier.py --bench [bench args...] # bench/interrupts_vm.py in the VM
+    python tests/kernel/run_tier.py --bench-chardev [args]  # bench/chardev.py in the VM
     python tests/kernel/run_tier.py --setup                 # only build the VM (tests/kernel/vm/setup.sh)
 
 The VM (Debian's 6.12 kernel with gpio-sim, see tests/kernel/vm/) is built on first use into
@@ -81,9 +82,12 @@ def main(argv: list[str]) -> int:
         ensure_vm()
         return 0
     bench = argv[:1] == ["--bench"]
+    bench_script = "chardev.py" if argv[:1] == ["--bench-chardev"] else "interrupts_vm.py"
+    bench = bench or argv[:1] == ["--bench-chardev"]
     args = argv[1:] if bench else argv
     py = interpreter()
-    env_names = ["PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTHONPATH", "PYTHONUNBUFFERED", "RPIO_KERNEL_EVENT_TIMEOUT"]
+    env_names = ["PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTHONPATH", "PYTHONUNBUFFERED", "RPIO_KERNEL_EVENT_TIMEOUT",
+                 "RPIO_BENCH_LGPIO_PATH"]
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     os.environ["PYTHONUNBUFFERED"] = "1"
     if importlib.util.find_spec("rpio_interrupts") is None:
@@ -92,7 +96,7 @@ def main(argv: list[str]) -> int:
         # One vCPU: under TCG, wake-ups across vCPUs take milliseconds and make the emulated
         # interrupt path merge edges; on one CPU only the consumers' own costs differ.
         os.environ.setdefault("RPIO_VM_SMP", "1")
-        cmd = [py, os.path.join(ROOT, "bench", "interrupts_vm.py"), *args]
+        cmd = [py, os.path.join(ROOT, "bench", bench_script), *args]
         rw = _rw_dir_for(args, ("--output", "-o"))
     else:
         if importlib.util.find_spec("pytest") is None:

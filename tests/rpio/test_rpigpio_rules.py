@@ -381,6 +381,47 @@ def test_cleanup_argument_errors():
     RPIO.cleanup(17)
 
 
+def test_list_elements_are_checked_in_rpigpio_order(fresh_board):
+    """Element by element: the channel's type, (output) the value's type, then the channel."""
+    RPIO.setup(16, RPIO.OUT)
+    with raises(ValueError, INVALID):
+        RPIO.cleanup([1000, "x"])
+    with raises(ValueError, "Value must be an integer or boolean"):
+        RPIO.output([16, 99], [1, "x"])
+    with raises(ValueError, INVALID):
+        RPIO.output([16, 99], [1, 1])
+    with raises(ValueError, INVALID):
+        RPIO.output([99, "x"], [1, 1])  # element 0 fails whole before element 1 is looked at
+    with raises(ValueError, "Channel must be an integer"):
+        RPIO.output([16, "x"], [1, 1])
+    with raises(OverflowError, "Python int too large to convert to C long"):
+        RPIO.output([2**70, 16], [1, None])
+    assert fresh_board.pin_state(16).level == 0  # and a failing list call changed nothing
+    RPIO.cleanup(16)
+
+
+def test_a_cleanup_list_before_the_registers_are_mapped_only_warns():
+    """RPi.GPIO looks at cleanup()'s list only once its registers are mapped; a fresh process."""
+    import subprocess
+    import sys
+
+    source = (
+        "import warnings, RPIO\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    RPIO.cleanup([27, [0], 1, 1])\n"
+        "    RPIO.cleanup(99)\n"
+        "print([str(w.message)[:30] for w in caught])\n"
+        "try:\n"
+        "    RPIO.cleanup('x')\n"
+        "except ValueError as error:\n"
+        "    print(error)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True,
+                         check=True, timeout=60).stdout.splitlines()
+    assert out == [repr([NOTHING[:30]] * 2), "Channel must be an integer or list/tuple of integers"]
+
+
 # -- gpio_function -------------------------------------------------------------------------------
 def test_gpio_function_categories(fresh_board):
     def set_alt(gpio, alt):

@@ -70,28 +70,47 @@ def test_cli_sysinfo_and_version_as_a_subprocess():
     result = run(["-m", "RPIO.cli", "--sysinfo", "--version"], RPIO_SIM_BOARD="a02082")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "RPIO v%s (gpio-lib v%s)" % RPIO.version()
-    assert lines[1] == "a02082: Model 3B, Revision 1.2, RAM: 1024 MB, Maker: Sony UK"
+    version = RPIO.version()[0]
+    assert lines[0] == (f"RPIO v{version} (rpio-core {version}, rpio-interrupts {version}, "
+                        f"rpio-pwm {version})")
+    assert lines[1] == ("a02082: Model 3B, Revision 1.2, RAM: 1024 MB, Maker: Sony UK "
+                        "(simulated board: no Raspberry Pi here)")
 
 
 def test_cli_inspect_names_every_alt_function():
     out = io.StringIO()
     assert RPIO.cli.main(["--setoutput", "17:1", "-i", "17,18"], out=out) == 0
-    assert out.getvalue().splitlines() == ["GPIO 17: OUT    (1)", "GPIO 18: IN     (0)"]
+    # RPIO 0.10's words and layout (docs/compat.md)
+    assert out.getvalue().splitlines() == ["GPIO 17: OUTPUT (1)", "GPIO 18: INPUT  (0)"]
     RPIO.sim.chip().write32(0x00, 4 << 6)  # GPIO 2 to ALT0
     out = io.StringIO()
     assert RPIO.cli.main(["-I"], out=out) == 0
     lines = out.getvalue().splitlines()
     assert len(lines) == 58  # a BCM2711 has 58 GPIOs
-    assert lines[2] == "GPIO 2 : ALT0   (1)  SDA1"
+    assert lines[2] == "GPIO 2: ALT0   (1)  SDA1"
 
 
-def test_cli_set_needs_an_output_and_invalid_ids_exit_5(capsys):
-    assert RPIO.cli.main(["--setinput", "22:pullup", "-s", "22:1"]) == 5
+def test_cli_exit_status_scheme(capsys):
+    # 1: cannot be carried out; 5: no such GPIO (RPIO 0.10's); 2: a bad command line
+    assert RPIO.cli.main(["--setinput", "22:pullup", "-s", "22:1"]) == 1
     assert "Use --setoutput 22 first" in capsys.readouterr().err
     assert RPIO.cli.main(["-i", "60"]) == 5
     assert "GPIO 60 does not exist" in capsys.readouterr().err
-    assert RPIO.cli.main(["--setinput", "22:sideways"]) == 5
+    assert RPIO.cli.main(["--setinput", "22:sideways"]) == 2
+    assert RPIO.cli.main(["get", "99"]) == 5
+    assert RPIO.cli.main(["set", "17=2"]) == 2
+    assert RPIO.cli.main(["-s", "60:1"]) == 5
+
+
+def test_cli_inspect_skips_a_range_beyond_the_board_and_reports_listed_ids(capsys):
+    # RPIO 0.10: ids past the board in a range are skipped; a listed one is reported (status 5)
+    out = io.StringIO()
+    assert RPIO.cli.main(["-i", "56-60"], out=out) == 0
+    assert [line.split(":")[0] for line in out.getvalue().splitlines()] == ["GPIO 56", "GPIO 57"]
+    out = io.StringIO()
+    assert RPIO.cli.main(["-i", "17,60,18"], out=out) == 5
+    assert [line.split(":")[0] for line in out.getvalue().splitlines()] == ["GPIO 17", "GPIO 18"]
+    assert "GPIO 60 does not exist" in capsys.readouterr().err
 
 
 def test_cli_set_writes_an_output(fresh_board):

@@ -38,7 +38,7 @@ def run(*argv):
 @pytest.mark.parametrize("model, header", [("c03111", "40"), ("0002", "26-rev1"),
                                            ("000e", "26-rev2"), ("pi5", "40"), ("zero2w", "40")])
 def test_pinout_of_any_model_offline(model, header):
-    status, text = run("pinout", "--board", model, "--no-color")
+    status, text = run("pinout", "--model", model, "--no-color")
     assert status == 0
     info = boards.decode_revision(boards.resolve_board_name(model))
     assert text.splitlines()[0].startswith(info.model)
@@ -55,17 +55,17 @@ def test_pinout_of_any_model_offline(model, header):
 
 
 def test_pinout_colours_on_request_and_for_compute_modules():
-    status, text = run("pinout", "--board", "pi4", "--color")
+    status, text = run("pinout", "--model", "pi4", "--color")
     assert status == 0 and "\x1b[1;31m( 2)\x1b[0m" in text  # 5V in red
-    status, text = run("pinout", "--board", "cm4", "--no-color")
+    status, text = run("pinout", "--model", "cm4", "--no-color")
     assert status == 0 and "no GPIO header" in text and "GPIO45" in text
 
 
 def test_pinout_refuses_nonsense(capsys):
-    assert run("pinout", "--board", "not-a-pi")[0] == 2
+    assert run("pinout", "--model", "not-a-pi")[0] == 2
     assert "neither a revision code nor a board name" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        run("pinout", "--board", "pi4", "--watch")
+        run("pinout", "--model", "pi4", "--watch")
 
 
 def test_pinout_watch_shows_functions_levels_and_pulls():
@@ -196,7 +196,7 @@ def test_commands_name_their_board_or_refuse(board_name, script, capsys, monkeyp
     monkeypatch.setenv("RPIO_SIM_SHARED", board_name)  # the environment names it too
     assert run("sim", "press", "nobody")[0] == 1
     assert "parts on this board: none" in capsys.readouterr().err
-    assert run("sim", "drive", "99", "1")[0] == 1
+    assert run("sim", "drive", "99", "1")[0] == 5  # no such GPIO: RPIO 0.10's status
     assert "does not exist" in capsys.readouterr().err
     assert run("sim", "reset", "no such board!")[0] == 1
     assert "board name" in capsys.readouterr().err
@@ -336,4 +336,4 @@ def test_pinout_on_a_real_pi_draws_without_the_registers(tmp_path):
     # live levels need the registers: no /dev/gpiomem here, and the command says so
     result = subprocess.run(command + ["--watch", "--count", "1"], capture_output=True, text=True,
                             env=env, timeout=60)
-    assert result.returncode == 2 and "dev/gpiomem does not exist" in result.stderr
+    assert result.returncode == 1 and "dev/gpiomem does not exist" in result.stderr

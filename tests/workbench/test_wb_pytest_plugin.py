@@ -59,7 +59,9 @@ def test_blinks_three_times(sim_board):
     blinker.blink(3, 0.02, 0.01)
     trace = sim_board.trace(27)
     assert trace.levels == [1, 0, 1, 0, 1, 0]
-    assert trace.pulses(1) == pytest.approx([0.02] * 3, abs=0.01)
+    # sleep() never returns early, so each pulse lasts at least 20 ms; a busy machine only makes
+    # it longer (no upper bound: that would make the test depend on the machine's load)
+    assert len(trace.pulses(1)) == 3 and min(trace.pulses(1)) >= 0.02
     sim_board.assert_levels(27, [1, 0, 1, 0, 1, 0])
 
 

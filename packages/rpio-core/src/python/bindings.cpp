@@ -5,12 +5,15 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "rpio/bcm2835.hpp"
+#include "rpio/chardev_lines.hpp"
 #include "rpio/error.hpp"
 #include "rpio/mmap_bus.hpp"
 #include "rpio/rp1.hpp"
@@ -140,14 +143,16 @@ std::shared_ptr<SimChip> make_sim_chip(const std::string& kind, long long histor
 
 constexpr int kFastGpios = 64;
 
-// What the hot path needs about one channel, in one 20-byte record: the pin's register recipe
-// and whether this process set it up (-1 no / mode not set / unmapped, 0 OUT, 1 IN).
+// What the hot path needs about one channel, in one 24-byte record: the pin's register recipe,
+// whether this process set it up (-1 no / mode not set / unmapped, 0 OUT, 1 IN), and its gpio
+// (the line offset when the board is driven through the GPIO character device).
 struct FastChannel {
     uint32_t set_off;
     uint32_t clr_off;
     uint32_t lev_off;
     uint32_t mask;
     int32_t direction;
+    uint32_t line;
 };
 
 struct FastPath {
@@ -158,6 +163,8 @@ struct FastPath {
     // plain memory, through one virtual call when it is a model.
     Bus* bus = nullptr;                  // borrowed: driver_obj holds the driver, which holds it
     volatile uint32_t* direct = nullptr;
+    // Or, for the character-device backend, the request fds of the lines: one ioctl a call.
+    ChardevLines* lines = nullptr;       // borrowed: driver_obj is (or subclasses) it
     PyObject* zero = nullptr;
     PyObject* one = nullptr;
 
@@ -174,12 +181,13 @@ struct FastPath {
 FastPath g_fast;
 
 void fast_rebuild() {
-    std::vector<FastChannel> table(g_fast.map.size(), FastChannel{0, 0, 0, 0, -1});
+    std::vector<FastChannel> table(g_fast.map.size(), FastChannel{0, 0, 0, 0, -1, 0});
     for (size_t ch = 0; ch < g_fast.map.size(); ++ch) {
         const int gpio = g_fast.map[ch];
         if (gpio < 0 || static_cast<unsigned>(gpio) >= g_fast.ngpio) continue;
         const PinIo& io = g_fast.io[gpio];
-        table[ch] = FastChannel{io.set_off, io.clr_off, io.lev_off, io.mask, g_fast.direction[gpio]};
+        table[ch] = FastChannel{io.set_off, io.clr_off, io.lev_off, io.mask, g_fast.direction[gpio],
+                                static_cast<uint32_t>(gpio)};
     }
     g_fast.table.swap(table);
     g_fast.channels = g_fast.table.data();
@@ -257,6 +265,11 @@ PyObject* fast_output(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObje
         const FastChannel* c = fast_channel(args[0]);
         const int high = small_truth(args[1]);
         if (c && c->direction == 0 && high >= 0) {
+            // A failing ioctl (chip gone, line released) goes to the fallback, which raises.
+            if (g_fast.lines) {
+                if (g_fast.lines->write(c->line, high != 0) == 0) Py_RETURN_NONE;
+                return call_fallback(g_fast.fallback_output, "output", args, nargs);
+            }
             const uint32_t off = high ? c->set_off : c->clr_off;
             if (g_fast.direct)
                 g_fast.direct[off >> 2] = c->mask;
@@ -273,6 +286,13 @@ PyObject* fast_input(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObjec
     if (nargs == 1) {
         const FastChannel* c = fast_channel(args[0]);
         if (c && c->direction >= 0) {
+            if (g_fast.lines) {
+                const int level = g_fast.lines->read(c->line);
+                if (level < 0) return call_fallback(g_fast.fallback_input, "input", args, nargs);
+                PyObject* r = level ? g_fast.one : g_fast.zero;
+                Py_INCREF(r);
+                return r;
+            }
             const uint32_t v =
                 g_fast.direct ? g_fast.direct[c->lev_off >> 2] : g_fast.bus->read32(c->lev_off);
             PyObject* r = (v & c->mask) ? g_fast.one : g_fast.zero;
@@ -311,6 +331,7 @@ PyMethodDef g_fast_methods[] = {
 void fastpath_reset() {
     g_fast.bus = nullptr;
     g_fast.direct = nullptr;
+    g_fast.lines = nullptr;
     g_fast.ngpio = 0;
     Py_CLEAR(g_fast.driver_obj);
     Py_CLEAR(g_fast.fallback_output);
@@ -325,20 +346,27 @@ void fastpath_bind(const py::object& driver, const py::object& fallback_output,
     if (!PyCallable_Check(fallback_output.ptr()) || !PyCallable_Check(fallback_input.ptr()))
         throw py::type_error("fastpath_bind: the fallbacks must be callable");
     Driver* d = nullptr;
+    ChardevLines* lines = nullptr;
     if (!driver.is_none()) {
-        if (!py::isinstance<Driver>(driver))
-            throw py::type_error("fastpath_bind: driver must be an rpio_core Driver or None, not " +
+        if (py::isinstance<ChardevLines>(driver))
+            lines = driver.cast<ChardevLines*>();
+        else if (py::isinstance<Driver>(driver))
+            d = driver.cast<Driver*>();
+        else
+            throw py::type_error("fastpath_bind: driver must be an rpio_core Driver, ChardevLines "
+                                 "or None, not " +
                                  std::string(py::str(py::type::handle_of(driver).attr("__name__"))));
-        d = driver.cast<Driver*>();
     }
     PyObject* old[3] = {g_fast.driver_obj, g_fast.fallback_output, g_fast.fallback_input};
     g_fast.driver_obj = driver.is_none() ? nullptr : driver.inc_ref().ptr();
     g_fast.fallback_output = fallback_output.inc_ref().ptr();
     g_fast.fallback_input = fallback_input.inc_ref().ptr();
-    g_fast.ngpio = d ? std::min<unsigned>(d->num_gpios(), kFastGpios) : 0;
-    for (unsigned g = 0; g < g_fast.ngpio; ++g) g_fast.io[g] = d->pin_io(g);
+    g_fast.ngpio = d ? std::min<unsigned>(d->num_gpios(), kFastGpios)
+                     : lines ? std::min<unsigned>(lines->num_lines(), kFastGpios) : 0;
+    for (unsigned g = 0; g < g_fast.ngpio; ++g) g_fast.io[g] = d ? d->pin_io(g) : PinIo{0, 0, 0, 0};
     g_fast.bus = d ? d->bus().get() : nullptr;
     g_fast.direct = d ? g_fast.bus->direct() : nullptr;
+    g_fast.lines = lines;
     fast_rebuild();
     for (PyObject* o : old) Py_XDECREF(o);  // last: a destructor may run Python code
 }
@@ -844,6 +872,38 @@ PYBIND11_MODULE(_core, m) {
     py::class_<Rp1Driver, Driver, std::shared_ptr<Rp1Driver>>(m, "Rp1Driver",
         "RP1 (Pi 5): 54 gpios over IO_BANK, SYS_RIO and PADS; ALT5 is SYS_RIO itself.")
         .def(py::init<std::shared_ptr<Bus>>(), "bus"_a);
+
+    // ---- the character device's hot half (the rest is RPIO/_chardev.py over rpio_interrupts.uapi)
+    py::class_<ChardevLines, std::shared_ptr<ChardevLines>>(m, "ChardevLines",
+        "The request fds of a GPIO chip's lines (uAPI v2), one single-line request per gpio, for "
+        "the hot path: write/read are one GPIO_V2_LINE_SET_VALUES/GET_VALUES ioctl. The fds are "
+        "borrowed: set_fd(line, -1) before closing one. Subclassed by RPIO's chardev driver.")
+        .def(py::init<unsigned>(), "num_lines"_a)
+        .def_property_readonly("num_lines", &ChardevLines::num_lines)
+        .def("set_fd", [](ChardevLines& l, long line, int fd) {
+            if (line < 0) throw py::index_error("line " + std::to_string(line) + " is negative");
+            l.set_fd(static_cast<unsigned>(line), fd);
+        }, "line"_a, "fd"_a)
+        .def("fd", [](const ChardevLines& l, long line) {
+            return line < 0 ? -1 : l.fd(static_cast<unsigned>(line));
+        }, "line"_a, "The request fd holding the line, or -1.")
+        .def("write_line", [](ChardevLines& l, long line, int level) {
+            const int e = line < 0 ? ChardevLines::kNotRequested : l.write(static_cast<unsigned>(line), level != 0);
+            if (e) {
+                errno = e;
+                PyErr_SetFromErrno(PyExc_OSError);
+                throw py::error_already_set();
+            }
+        }, "line"_a, "level"_a, "SET_VALUES on the line's request; OSError with the ioctl's errno.")
+        .def("read_line", [](ChardevLines& l, long line) {
+            const int v = line < 0 ? -ChardevLines::kNotRequested : l.read(static_cast<unsigned>(line));
+            if (v < 0) {
+                errno = -v;
+                PyErr_SetFromErrno(PyExc_OSError);
+                throw py::error_already_set();
+            }
+            return v;
+        }, "line"_a, "GET_VALUES on the line's request: 0 or 1; OSError with the ioctl's errno.");
 
     // ---- the hot path
     g_fast.zero = PyLong_FromLong(0);

@@ -93,14 +93,17 @@ def normalize_edge(edge: Any) -> str:
 
 
 def pull_to_bias(pull_up_down: Any) -> str:
-    """PUD_OFF / PUD_DOWN / PUD_UP -> the provider's bias name."""
+    """PUD_OFF / PUD_DOWN / PUD_UP -> the provider's bias name; None leaves the pin's bias as it
+    is (as the kernel's gpiomon does)."""
+    if pull_up_down is None:
+        return "as-is"
     if isinstance(pull_up_down, int) and not isinstance(pull_up_down, bool):
         bias = _PULL_TO_BIAS.get(pull_up_down)
         if bias is not None:
             return bias
     raise InvalidPullError(
-        f"pull_up_down must be PUD_OFF ({PUD_OFF}), PUD_DOWN ({PUD_DOWN}) or PUD_UP ({PUD_UP}), "
-        f"not {pull_up_down!r}")
+        f"pull_up_down must be PUD_OFF ({PUD_OFF}), PUD_DOWN ({PUD_DOWN}), PUD_UP ({PUD_UP}) or "
+        f"None (as it is), not {pull_up_down!r}")
 
 
 def _default_mapper(channel: Any) -> int:

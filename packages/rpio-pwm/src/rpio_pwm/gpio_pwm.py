@@ -12,6 +12,8 @@ The umbrella package binds it::
   there is one, the kernel's hardware PWM on a Pi 5 pin that has it, and a software timer otherwise.
 * ``to_gpio(channel) -> gpio`` (optional): if given, RPi.GPIO's check order is kept exactly
   (the "already exists" check comes before the output check).
+* ``parse_channel(obj) -> int`` (optional): the host's ``i`` format unit (C int range and texts);
+  ``operator.index`` by default.
 
 An engine has ``start(frequency, dutycycle)``, ``update(frequency, dutycycle)`` and ``stop()``;
 ``stop()`` leaves the pin low.
@@ -19,10 +21,14 @@ An engine has ``start(frequency, dutycycle)``, ``update(frequency, dutycycle)`` 
 
 from __future__ import annotations
 
+import ctypes
+import inspect
 import logging
+import math
+import operator
 import threading
 import weakref
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 from rpio_pwm import _session
 from rpio_pwm.errors import PWMError
@@ -43,18 +49,55 @@ def _real(value) -> float:
     return float(value)
 
 
+def _float32(value) -> float:
+    """The ``f`` format unit of PyArg_ParseTuple: a real number, stored as a C float (1e-50 becomes
+    0.0, 100.000001 becomes 100.0, 1e39 becomes inf; NaN stays NaN)."""
+    return ctypes.c_float(_real(value)).value
+
+
 def _frequency(value) -> float:
-    f = _real(value)
-    if not f > 0.0:  # also refuses NaN
+    f = _float32(value)
+    if f <= 0.0:  # RPi.GPIO's test: NaN passes, as it does there
         raise ValueError(_FREQ_MSG)
     return f
 
 
 def _dutycycle(value) -> float:
-    dc = _real(value)
-    if not 0.0 <= dc <= 100.0:
+    dc = _float32(value)
+    if dc < 0.0 or dc > 100.0:  # RPi.GPIO's test: NaN passes, as it does there
         raise ValueError(_DC_MSG)
     return dc
+
+
+def _varargs(method: str, args: tuple, kwargs: dict, count: int) -> list:
+    """A METH_VARARGS method parsed with PyArg_ParseTuple: CPython's own TypeError texts."""
+    if kwargs:
+        raise TypeError(f"{method}() takes no keyword arguments")
+    return _varargs_only(args, count)
+
+
+def _signature(*names: str) -> inspect.Signature:
+    """What inspect (and mock's autospec) shows for a method taking ``names`` positionally."""
+    kind = inspect.Parameter.POSITIONAL_ONLY
+    return inspect.Signature([inspect.Parameter(name, kind) for name in ("self",) + names])
+
+
+# The highest frequency the class asks an engine for. RPi.GPIO accepts any positive float (up to
+# inf) and its timer thread then spins; its software PWM never got near this anyway.
+MAX_DRIVEN_FREQUENCY = 100_000.0
+
+
+def _waveform(frequency: float, dutycycle: float, previous: Optional[float]) -> Tuple[float, float]:
+    """What the engine is asked for. RPi.GPIO accepts NaN and inf (its timer thread then spins);
+    RPIO stores and accepts them too, but drives the pin with the last finite frequency (1 kHz,
+    RPi.GPIO's own default, if there was none), at most MAX_DRIVEN_FREQUENCY, and a NaN duty
+    cycle as 0 %."""
+    if not math.isfinite(frequency):
+        frequency = previous if previous is not None else 1000.0
+    frequency = min(frequency, MAX_DRIVEN_FREQUENCY)
+    if math.isnan(dutycycle):
+        dutycycle = 0.0
+    return frequency, dutycycle
 
 
 # ---------------------------------------------------------------- engines
@@ -206,8 +249,12 @@ def default_engine(gpio: int, write: Callable[[int, int], None]):
 # ---------------------------------------------------------------- the class
 def make_pwm_class(check_output: Callable[[object], int], write: Callable[[int, int], None],
                    choose_engine: Optional[Callable[[int, Callable[[int, int], None]], object]] = None, *,
-                   to_gpio: Optional[Callable[[object], int]] = None, name: str = "PWM"):
-    """Returns a subclassable class ``PWM(channel, frequency, /)`` with RPi.GPIO's behaviour."""
+                   to_gpio: Optional[Callable[[object], int]] = None, name: str = "PWM",
+                   parse_channel: Callable[[object], int] = operator.index):
+    """Returns a subclassable class ``PWM(channel, frequency)`` with RPi.GPIO 0.7.1's behaviour:
+    its argument parsing (``PyArg_ParseTuple(args, "if")``: keywords ignored, CPython's C-parser
+    texts for wrong counts, C float storage) and its check order (both arguments, the channel, an
+    existing PWM, the output check, the frequency)."""
     choose = choose_engine or default_engine
     live: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
     lock = threading.RLock()
@@ -222,7 +269,11 @@ def make_pwm_class(check_output: Callable[[object], int], write: Callable[[int, 
     class PWM:
         """Pulse Width Modulation class"""
 
-        def __init__(self, channel, frequency, /):
+        def __init__(self, *args, **_ignored):
+            # RPi.GPIO's tp_init parses args only: PWM(17, 100, foo=1) works there, so here too
+            channel, frequency = _varargs_only(args, 2)
+            channel = parse_channel(channel)
+            frequency = _float32(frequency)
             if to_gpio is not None:
                 gpio = to_gpio(channel)
                 with lock:
@@ -234,46 +285,59 @@ def make_pwm_class(check_output: Callable[[object], int], write: Callable[[int, 
                 with lock:
                     if gpio in live:
                         raise RuntimeError("A PWM object already exists for this GPIO channel")
-            self._frequency = _frequency(frequency)
+            if frequency <= 0.0:
+                raise ValueError(_FREQ_MSG)
+            self._frequency = frequency
             self._gpio = gpio
             self._dutycycle = 0.0
+            self._driven: Optional[float] = None  # the last finite frequency the engine was given
             self._engine = None
             self._claimed = False
             claim(gpio, self)
             self._claimed = True
 
-        def start(self, dutycycle) -> None:
+        def _drive(self) -> Tuple[float, float]:
+            f, dc = _waveform(self._frequency, self._dutycycle, self._driven)
+            self._driven = f
+            return f, dc
+
+        def start(self, *args, **kwargs) -> None:
             """Start software PWM
 dutycycle - the duty cycle (0.0 to 100.0)"""
+            (dutycycle,) = _varargs(f"{name}.start", args, kwargs, 1)
             dc = _dutycycle(dutycycle)
             claim(self._gpio, self)
             self._claimed = True
             self._dutycycle = dc
             if self._engine is None:
                 engine = choose(self._gpio, write)
-                engine.start(self._frequency, dc)
+                engine.start(*self._drive())
                 self._engine = engine
             else:
-                self._engine.update(self._frequency, dc)
+                self._engine.update(*self._drive())
 
-        def ChangeDutyCycle(self, dutycycle) -> None:  # noqa: N802 - RPi.GPIO's name
+        def ChangeDutyCycle(self, *args, **kwargs) -> None:  # noqa: N802 - RPi.GPIO's name
             """Change the duty cycle
 dutycycle - between 0.0 and 100.0"""
+            (dutycycle,) = _varargs(f"{name}.ChangeDutyCycle", args, kwargs, 1)
             dc = _dutycycle(dutycycle)
             self._dutycycle = dc
             if self._engine is not None:
-                self._engine.update(self._frequency, dc)
+                self._engine.update(*self._drive())
 
-        def ChangeFrequency(self, frequency) -> None:  # noqa: N802 - RPi.GPIO's name
+        def ChangeFrequency(self, *args, **kwargs) -> None:  # noqa: N802 - RPi.GPIO's name
             """Change the frequency
 frequency - frequency in Hz (freq > 1.0)"""
+            (frequency,) = _varargs(f"{name}.ChangeFrequency", args, kwargs, 1)
             f = _frequency(frequency)
             self._frequency = f
             if self._engine is not None:
-                self._engine.update(f, self._dutycycle)
+                self._engine.update(*self._drive())
 
-        def stop(self) -> None:
+        def stop(self, *_args, **kwargs) -> None:
             """Stop software PWM"""
+            if kwargs:  # RPi.GPIO's stop() takes (and ignores) any positional arguments
+                raise TypeError(f"{name}.stop() takes no keyword arguments")
             if not getattr(self, "_claimed", False):
                 return  # never started, or already stopped: nothing to do
             engine, self._engine = self._engine, None
@@ -298,6 +362,20 @@ frequency - frequency in Hz (freq > 1.0)"""
             state = "running" if self._engine is not None else "stopped"
             return f"<{type(self).__name__} gpio={self._gpio} frequency={self._frequency} dutycycle={self._dutycycle} {state}>"
 
+    # what inspect.signature() and mock's autospec see (the real parameters, positional-only)
+    PWM.__init__.__signature__ = _signature("channel", "frequency")
+    PWM.start.__signature__ = _signature("dutycycle")
+    PWM.ChangeDutyCycle.__signature__ = _signature("dutycycle")
+    PWM.ChangeFrequency.__signature__ = _signature("frequency")
+    PWM.stop.__signature__ = _signature().replace(parameters=[
+        *_signature().parameters.values(), inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL)])
     PWM.__name__ = PWM.__qualname__ = name
     PWM._live = live  # for hosts and tests: gpio -> live PWM object
     return PWM
+
+
+def _varargs_only(args: tuple, count: int) -> list:
+    if len(args) != count:
+        raise TypeError("function takes exactly %d argument%s (%d given)" % (
+            count, "" if count == 1 else "s", len(args)))
+    return list(args)

@@ -6,7 +6,7 @@ GPIO and TCP interrupts in one epoll loop, DMA-timed PWM (``RPIO.PWM``), a simul
 implemented in the module it comes from.
 """
 
-from . import PWM, Exceptions, sim
+from . import PWM, Exceptions, _GPIO, sim  # noqa: F401 - _GPIO: RPIO 0.10's RPIO._GPIO
 from ._constants import (
     ALT0,
     BCM,
@@ -74,6 +74,9 @@ from ._interrupts import (
 )
 from ._info import VERSION, sysinfo, version
 
+# RPIO 0.10's other module-level names (and RPIO._GPIO, its C extension's names, imported above)
+from ._rpio010 import GPIO_LIST_R1, GPIO_LIST_R2, HEADER_P5, MODEL_DATA, PIN_LIST, VERSION_GPIO
+
 __version__ = VERSION
 
 
@@ -89,6 +92,11 @@ def __getattr__(name):
     raise AttributeError(f"module 'RPIO' has no attribute {name!r}")
 
 
+def __dir__():
+    """The module's names, with the ones __getattr__ computes (RPI_INFO, RPI_REVISION, ...)."""
+    return sorted(set(globals()) | set(_LAZY_ATTRIBUTES) | {"aio"})
+
+
 __all__ = [
     # RPi.GPIO 0.7.1
     "BCM", "BOARD", "BOTH", "FALLING", "HARD_PWM", "HIGH", "I2C", "IN", "LOW", "OUT",
@@ -101,6 +109,8 @@ __all__ = [
     "ALT0", "Exceptions", "sim", "RPI_REVISION_HEX", "PinInfo", "alt_functions", "channel_to_gpio",
     "forceinput", "forceoutput", "get_pullupdn", "gpio_count", "pin_info", "set_pullupdn",
     "sysinfo", "version",
+    # RPIO 0.10
+    "VERSION_GPIO", "MODEL_DATA", "GPIO_LIST_R1", "GPIO_LIST_R2", "HEADER_P5", "PIN_LIST",
     "add_interrupt_callback", "add_tcp_callback", "cleanup_interrupts", "close_tcp_client",
     "default_interruptor", "del_interrupt_callback", "edge_detector", "remove_tcp_callback", "stop_waiting_for_interrupts",
     "wait_for_interrupts",

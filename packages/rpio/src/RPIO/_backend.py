@@ -1,9 +1,16 @@
-"""Which GPIO block RPIO drives: a Raspberry Pi's registers, or the simulated board.
+"""Which GPIO block RPIO drives: a Raspberry Pi's registers, the kernel's GPIO character
+device, or the simulated board (docs/backends.md compares them).
 
 Environment (read when RPIO first needs the board, never at import):
 
-``RPIO_BACKEND``    ``auto`` (default): a Raspberry Pi's registers when this is a Pi, else the
-                    simulated board; ``hardware``: a Pi or an error; ``sim``: always simulated.
+``RPIO_BACKEND``    ``auto`` (default): a Raspberry Pi's registers when this is a Pi (its
+                    gpiochip when the registers cannot be opened but the chip can); off a Pi, the
+                    first gpiochip that opens (gpio-sim and gpio-mockup test chips never count);
+                    else the simulated board. ``hardware``: a Pi's registers or an error;
+                    ``chardev``: the GPIO character device or an error; ``sim``: always simulated.
+``RPIO_CHIP``       the gpiochip of the chardev backend: a path (``/dev/gpiochip2``), a device
+                    name (``gpiochip2``) or a label (``pinctrl-bcm2711``); default the Pi's own
+                    chip (found by label), off a Pi the first one that opens.
 ``RPIO_SIM_BOARD``  the simulated model: a revision code (``c03111``) or an alias (``pi4``, see
                     ``rpio_core.boards``); default ``c03111``, a Pi 4 Model B (or, for a shared
                     board that exists already, whatever it models).
@@ -35,6 +42,7 @@ else:  # pragma: no cover - RPIO needs 3.11 for board files
 import rpio_core
 from rpio_core import boards
 
+from . import _chardev
 from .Exceptions import BoardAccessError, UnknownBoardError
 
 log = logging.getLogger("RPIO")
@@ -57,10 +65,28 @@ class Board:
     shared: Optional[str] = None  # the shared board's name; None: a private board
     config: Optional[BoardFile] = None  # built from this board file when opened
     model_explicit: bool = False  # the model was asked for (not a default)
+    chip_path: Optional[str] = None  # the gpiochip driven through the character device
+    on_pi: bool = True  # info describes a Raspberry Pi (False: a Linux machine's gpiochip)
+
+    @property
+    def backend(self) -> str:
+        """'sim', 'chardev' or 'registers'."""
+        if self.simulated:
+            return "sim"
+        return "chardev" if self.chip_path is not None else "registers"
 
     @property
     def gpio_count(self) -> int:
         return self.info.gpio_count
+
+    @property
+    def board_mode_error(self) -> Optional[str]:
+        """Why setmode(BOARD) cannot work here (None: RPi.GPIO's own rule applies)."""
+        if self.on_pi:
+            return None
+        return (f"BOARD numbering needs a board table that knows this board's header, and RPIO "
+                f"knows only Raspberry Pi headers; this is {self.info.model}. Use BCM numbering: "
+                "off a Raspberry Pi, BCM numbers are the chip's line offsets")
 
     def open(self):
         """Map the registers (or build the model) once; returns the driver."""
@@ -71,6 +97,8 @@ class Board:
                 if self.config is not None:
                     apply_board_file(chip, self.config)
                 self.chip, self.driver = chip, driver
+            elif self.chip_path is not None:
+                self.driver = _open_chardev(self.chip_path)
             else:
                 self.driver = rpio_core.make_driver(self.info.chip, self._map_registers())
         return self.driver
@@ -122,13 +150,60 @@ def _under(root: str, relative: str) -> str:
     return os.path.join(root, relative)
 
 
+def _open_chardev(path: str, opener=None):
+    try:
+        return (opener or _chardev.ChardevDriver)(path)
+    except PermissionError as error:  # its message names the device and the group or udev rule
+        raise BoardAccessError(str(error.strerror or error)) from None
+    except OSError as error:
+        raise BoardAccessError(f"GPIO character device {path}: {error.strerror or error}") from None
+
+
+def _register_problem(info, root: str, devmem: bool) -> Optional[str]:
+    """Why the register device cannot be opened (None: it can). Opens it, maps nothing."""
+    relative = "dev/gpiomem0" if info.chip == "rp1" else "dev/mem" if devmem else "dev/gpiomem"
+    path = _under(root, relative)
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CLOEXEC))
+    except OSError as error:
+        return f"{path}: {error.strerror}"
+    return None
+
+
+def _chardev_board(info, path: str, *, on_pi: bool) -> Board:
+    return Board(info, simulated=False, chip_path=path, on_pi=on_pi)
+
+
+def _find_chardev(environ: Mapping[str, str], root: str, info, *, auto: bool) -> Optional[str]:
+    """The gpiochip to drive: RPIO_CHIP, else the Pi's chip (by label), else off a Pi the first
+    chip that opens (test chips only when asked for RPIO_BACKEND=chardev). None: none found."""
+    dev_dir, sys_dir = _under(root, "dev"), _under(root, "sys")
+    spec = environ.get("RPIO_CHIP", "").strip()
+    if spec:
+        try:
+            return _chardev.chip_by_name(spec, dev_dir, sys_dir)
+        except OSError as error:
+            raise BoardAccessError(f"RPIO_CHIP={spec!r}: {error.strerror or error}") from None
+    if info is not None:
+        try:
+            return _chardev.uapi.find_chip(dev_dir=dev_dir, sys_dir=sys_dir)
+        except OSError:
+            return None
+    found = _chardev.usable_chips(dev_dir, sys_dir)
+    if not found and not auto:
+        found = [c for c in _chardev.uapi.list_chips(dev_dir, sys_dir) if c.info is not None]
+    return found[0].path if found else None
+
+
 def identify(environ: Optional[Mapping[str, str]] = None) -> Board:
     """Decide which board RPIO runs on, without touching any register."""
     environ = os.environ if environ is None else environ
     choice = environ.get("RPIO_BACKEND", "auto").strip().lower() or "auto"
-    if choice not in ("auto", "hardware", "sim"):
-        raise ValueError(f"RPIO_BACKEND={choice!r}: expected auto, hardware or sim")
+    if choice not in ("auto", "hardware", "chardev", "sim"):
+        raise ValueError(f"RPIO_BACKEND={choice!r}: expected auto, hardware, chardev or sim")
     root = environ.get("RPIO_ROOT", "/")
+    if choice == "chardev":
+        return _identify_chardev(environ, root)
     if choice != "sim":
         info = boards.detect_board(root)
         if info is not None:
@@ -139,10 +214,25 @@ def identify(environ: Optional[Mapping[str, str]] = None) -> Board:
                     "registers of an unknown chip. Please report it; RPIO_BACKEND=sim runs the "
                     "simulated board."
                 )
+            devmem = environ.get("RPIO_DEVMEM") == "1"
+            problem = _register_problem(info, root, devmem) if choice == "auto" else None
+            path = _find_chardev(environ, root, info, auto=True) if problem else None
+            if path is not None and _chip_opens(path):
+                log.info("RPIO on %s (revision %s) through its GPIO character device %s: the "
+                         "registers cannot be opened (%s)", info.model, info.revision_hex, path,
+                         problem)
+                return _chardev_board(info, path, on_pi=True)
             log.info("RPIO on %s (revision %s)", info.model, info.revision_hex)
-            return Board(info, simulated=False, root=root, devmem=environ.get("RPIO_DEVMEM") == "1")
+            return Board(info, simulated=False, root=root, devmem=devmem)
         if choice == "hardware":
             raise RuntimeError("This module can only be run on a Raspberry Pi!")
+        path = _find_chardev(environ, root, None, auto=True)
+        if path is not None:
+            board = _chardev_board(_open_chardev(path, _chardev.linux_board_info), path, on_pi=False)
+            log.info("No Raspberry Pi here: RPIO drives %s through the GPIO character device "
+                     "(RPIO_CHIP picks another chip, RPIO_BACKEND=sim the simulated board)",
+                     board.info.model)
+            return board
     shared = environ.get("RPIO_SIM_SHARED", "").strip() or None
     config_path = environ.get("RPIO_SIM_CONFIG", "").strip() or None
     model = environ.get("RPIO_SIM_BOARD", "").strip() or None
@@ -150,6 +240,32 @@ def identify(environ: Optional[Mapping[str, str]] = None) -> Board:
         return simulated_board(model, shared=shared)
     config = read_board_file(config_path, default_model=model)
     return simulated_board(config.model or model, shared=shared or config.shared, config=config)
+
+
+def _chip_opens(path: str) -> bool:
+    try:
+        _chardev.uapi.Chip(path).close()
+    except OSError:
+        return False
+    return True
+
+
+def _identify_chardev(environ: Mapping[str, str], root: str) -> Board:
+    info = boards.detect_board(root)
+    if info is not None and info.chip is None:
+        info = None  # an unknown Pi: its lines are still lines
+    path = _find_chardev(environ, root, info, auto=False)
+    if path is None:
+        dev_dir = _under(root, "dev")
+        raise BoardAccessError(
+            f"RPIO_BACKEND=chardev: no GPIO chip in {dev_dir} can be opened "
+            f"({_chardev.chip_listing(dev_dir, _under(root, 'sys'))}); RPIO_CHIP names one")
+    if info is None:
+        board = _chardev_board(_open_chardev(path, _chardev.linux_board_info), path, on_pi=False)
+    else:
+        board = _chardev_board(info, path, on_pi=True)
+    log.info("RPIO on %s through the GPIO character device %s", board.info.model, path)
+    return board
 
 
 def simulated_board(name: Optional[str] = None, *, shared: Optional[str] = None,

@@ -41,6 +41,7 @@ _BAD_PULL = "Invalid value for pull_up_down - should be either PUD_OFF, PUD_UP o
 _PUD_TO_CORE = {PUD_OFF: rpio_core.PULL_OFF, PUD_DOWN: rpio_core.PULL_DOWN, PUD_UP: rpio_core.PULL_UP}
 _CORE_TO_PUD = {core: pud for pud, core in _PUD_TO_CORE.items()}
 _FAST_DIRECTION = {OUT: 0, IN: 1}
+_FAST_GPIOS = 64  # the C++ fast path serves gpios 0-63
 _RPIGPIO_CATEGORIES = {"I2C": I2C, "SPI": SPI, "HARD_PWM": HARD_PWM, "SERIAL": SERIAL}
 
 
@@ -89,6 +90,7 @@ class GpioState:
             if self._board is not None and self._board.driver is not None:
                 for hook in self.cleanup_hooks:  # lines and loops of the old board go with it
                     hook(None)
+                getattr(self._board.driver, "close", lambda: None)()  # chardev: its line requests
             self._board = board
             self.reset()
 
@@ -130,7 +132,7 @@ class GpioState:
 
     def _publish_channel_map(self) -> None:
         if self.mode == BCM:
-            table = list(range(self.board.gpio_count))
+            table = list(range(min(self.board.gpio_count, _FAST_GPIOS)))
         else:
             board_map = self.board_map()
             table = [board_map.get(pin, -1) for pin in range(max(board_map, default=0) + 1)]
@@ -139,10 +141,10 @@ class GpioState:
     def set_direction(self, gpio: int, direction: Optional[int]) -> None:
         if direction is None:
             self.directions.pop(gpio, None)
-            rpio_core.fastpath_set_direction(gpio, -1)
         else:
             self.directions[gpio] = direction
-            rpio_core.fastpath_set_direction(gpio, _FAST_DIRECTION[direction])
+        if gpio < _FAST_GPIOS:  # past them (chardev chips with more lines): the Python path
+            rpio_core.fastpath_set_direction(gpio, -1 if direction is None else _FAST_DIRECTION[direction])
 
     # -- the operations ----------------------------------------------------------------------
     def setmode(self, mode: int) -> None:
@@ -151,7 +153,8 @@ class GpioState:
         if mode not in (BOARD, BCM):
             raise InvalidModeException("An invalid mode was passed to setmode()")
         if mode == BOARD and self.board.info.p1_revision == 0:
-            raise RuntimeError("BOARD numbering system not applicable on compute module")
+            raise RuntimeError(self.board.board_mode_error
+                               or "BOARD numbering system not applicable on compute module")
         with self._lock:
             self.mode, self.mode_explicit = mode, True
             if self.board.driver is not None:
@@ -163,26 +166,35 @@ class GpioState:
         if self.warnings:
             alternate = function not in (rpio_core.INPUT, rpio_core.OUTPUT, rpio_core.NONE)
             foreign_output = function == rpio_core.OUTPUT and gpio not in self.directions
-            if alternate or foreign_output:
+            held_elsewhere = getattr(driver, "in_use_elsewhere", None)  # chardev: line info
+            if alternate or foreign_output or (held_elsewhere and held_elsewhere(gpio)):
                 warnings.warn(_IN_USE, RuntimeWarning, stacklevel=3)
             p1 = self.board.info.p1_revision
             if p1 != 0 and ((p1 == 1 and gpio in (0, 1)) or gpio in (2, 3)):
                 if pud in (PUD_UP, PUD_DOWN):
                     warnings.warn(_PULL_FITTED, RuntimeWarning, stacklevel=3)
-        if direction == OUT and initial in (LOW, HIGH):
-            driver.write(gpio, initial)  # the level first, then the direction: no glitch
-        driver.set_pull(gpio, _PUD_TO_CORE[pud])
-        driver.set_function(gpio, rpio_core.OUTPUT if direction == OUT else rpio_core.INPUT)
+        function = rpio_core.OUTPUT if direction == OUT else rpio_core.INPUT
+        if hasattr(driver, "setup_line"):  # chardev: direction, bias and level in one request
+            driver.setup_line(gpio, function, _PUD_TO_CORE[pud], initial)
+        else:
+            if direction == OUT and initial in (LOW, HIGH):
+                driver.write(gpio, initial)  # the level first, then the direction: no glitch
+            driver.set_pull(gpio, _PUD_TO_CORE[pud])
+            driver.set_function(gpio, function)
         self.pulls[gpio] = pud
         self.set_direction(gpio, direction)
 
     def cleanup_one(self, gpio: int) -> bool:
         for hook in self.cleanup_hooks:
             hook(gpio)
+        release = getattr(self.driver, "release_line", None)  # chardev: release the request
+        if release is not None:
+            release(gpio)
         if gpio not in self.directions:
             return False
-        self.driver.set_pull(gpio, rpio_core.PULL_OFF)
-        self.driver.set_function(gpio, rpio_core.INPUT)
+        if release is None:
+            self.driver.set_pull(gpio, rpio_core.PULL_OFF)
+            self.driver.set_function(gpio, rpio_core.INPUT)
         self.pulls[gpio] = PUD_OFF
         self.set_direction(gpio, None)
         return True
@@ -193,6 +205,7 @@ class GpioState:
         found = False
         for gpio in sorted(self.directions):
             found = self.cleanup_one(gpio) or found
+        getattr(self.driver, "release_all", lambda: None)()  # chardev: lines forced or pulled
         self.mode, self.mode_explicit = BCM, False
         self._publish_channel_map()
         return found
@@ -230,7 +243,12 @@ def getmode(*_args, **_kwargs) -> Optional[int]:
 
 
 def setwarnings(*args, **kwargs) -> None:
-    """setwarnings(flag): RuntimeWarnings on (default) or off."""
+    """setwarnings(flag): RuntimeWarnings on (default) or off.
+
+    RPi.GPIO's positional-only form, plus RPIO 0.10's ``setwarnings()`` (no argument: on) and its
+    keyword ``enabled``."""
+    if not args and set(kwargs) <= {"enabled"}:  # RPIO 0.10: setwarnings(enabled=True)
+        args, kwargs = (kwargs.get("enabled", True),), {}
     (flag,) = parse_positional("setwarnings", args, kwargs, 1, "i")
     _state.warnings = bool(flag)
 
@@ -261,6 +279,9 @@ def setup(*args, **kwargs) -> None:
         gpios = [
             _state.gpio_number(_list_element(item, "Channel must be an integer")) for item in items
         ]
+        check_free = getattr(_state.driver, "check_free", None)  # chardev: a list all or nothing
+        if check_free is not None and len(gpios) > 1:
+            check_free(gpios)
         for gpio in gpios:
             _state.setup_one(gpio, direction, pud, initial)
 
@@ -286,10 +307,11 @@ def _output_slow(*args):
     ):
         raise RuntimeError("Number of channels != number of values")
     writes = []
-    for index, item in enumerate(channels):
-        gpio = _state.gpio_number(_list_element(item, "Channel must be an integer"))
+    for index, item in enumerate(channels):  # RPi.GPIO's order: channel, value, then the pin
+        channel = _list_element(item, "Channel must be an integer")
         level = values[index] if value_count > 0 else values[0]
         level = _list_element(level, "Value must be an integer or boolean", ValueError)
+        gpio = _state.gpio_number(channel)
         if _state.directions.get(gpio) != OUT:
             raise WrongDirectionException("The GPIO channel has not been set up as an OUTPUT")
         writes.append((gpio, HIGH if level else LOW))
@@ -315,17 +337,23 @@ def cleanup(*args, **kwargs) -> None:
     """cleanup(channel=None): every channel this process set up (or the ones named) back to an
     input without pull, and its event detection removed; no argument also resets the mode."""
     (channel,) = parse_keywords(args, kwargs, ("channel",), 0, "O")
-    gpios = None
+    items = None
     if channel is not MISSING:
         _is_list, items = _channel_arg(channel)
-        gpios = [_list_element(item, "Channel must be an integer") for item in items]
     found = False
     with _state._lock:
+        # RPi.GPIO looks at the list only once its registers are mapped (before, it just warns),
+        # then element by element: the type, then the channel. RPIO checks every element first and
+        # changes nothing if one is wrong (docs/compat.md).
         if _state.board.driver is not None:
-            if gpios is None:
+            if items is None:
                 found = _state.cleanup_all()
             else:
-                for gpio in [_state.gpio_number(item) for item in gpios]:
+                gpios = [
+                    _state.gpio_number(_list_element(item, "Channel must be an integer"))
+                    for item in items
+                ]
+                for gpio in gpios:
                     found = _state.cleanup_one(gpio) or found
     if not found and _state.warnings:
         warnings.warn(_NOTHING_TO_CLEAN, RuntimeWarning, stacklevel=2)
@@ -335,6 +363,9 @@ def gpio_function(*args, **kwargs) -> int:
     """gpio_function(channel): IN, OUT, SERIAL, SPI, I2C, HARD_PWM or UNKNOWN, from the registers."""
     (channel,) = parse_positional("gpio_function", args, kwargs, 1, "i")
     gpio = _state.gpio_number(channel)
+    if hasattr(_state.driver, "rpigpio_function"):  # chardev: from the line info
+        return {"IN": IN, "OUT": OUT, **_RPIGPIO_CATEGORIES}.get(
+            _state.driver.rpigpio_function(gpio), UNKNOWN)
     function = _state.driver.get_function(gpio)
     if function == rpio_core.INPUT:
         return IN

@@ -22,8 +22,13 @@ VERSION = _rpio_version()
 
 
 def rpi_info() -> dict:
-    """RPi.GPIO's RPI_INFO for this board (a fresh dict each time)."""
-    return boards.rpi_info(_state.board.info)
+    """RPi.GPIO's RPI_INFO for this board (a fresh dict each time). Off a Raspberry Pi (the
+    chardev backend on another Linux board): no header (P1_REVISION 0) and the chip as TYPE."""
+    board = _state.board
+    if not board.on_pi:
+        return {"P1_REVISION": 0, "REVISION": "0000", "TYPE": board.info.model,
+                "MANUFACTURER": "Unknown", "PROCESSOR": "Unknown", "RAM": "Unknown"}
+    return boards.rpi_info(board.info)
 
 
 def sysinfo() -> tuple:

@@ -92,8 +92,12 @@ class BoardLineProvider:
             board = _state.board
             if self._inner is None or self._board is not board:
                 driver = _state.driver
-                self._inner = (SimLineProvider(board.chip, driver) if board.simulated
-                               else ChardevLineProvider())
+                if board.simulated:
+                    self._inner = SimLineProvider(board.chip, driver)
+                elif board.backend == "chardev":  # edges on the request setup() holds
+                    self._inner = driver.events
+                else:
+                    self._inner = ChardevLineProvider()
                 self._board = board
             return self._inner
 

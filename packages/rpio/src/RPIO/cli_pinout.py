@@ -3,10 +3,11 @@
 ::
 
     rpio pinout                     this board's header (a Pi's, or the simulated one's)
-    rpio pinout --board pi5         any model, offline: a revision code (c03111) or a name
+    rpio pinout --model pi5         any model, offline: a revision code (c03111) or a name
     rpio pinout --watch             live: function, level and pull of every GPIO, redrawn as they
                                     change (Ctrl-C ends it; --count N stops after N pictures)
-    rpio pinout --watch --sim bench the shared simulated board "bench" (as RPIO_SIM_SHARED=bench)
+    rpio pinout --watch --sim bench the shared simulated board "bench" (as RPIO_SIM_SHARED=bench;
+                                    --board bench is the same, as in `rpio sim`)
 
 Colour is used when standard output is a terminal (and NO_COLOR is not set); --color and
 --no-color decide instead.
@@ -20,7 +21,7 @@ import sys
 import time
 from typing import Optional, Sequence
 
-EXIT_ERROR = 2
+from .cli_common import CommandError, UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,12 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rpio pinout",
         description="Draw the GPIO header of this board, or of any Raspberry Pi model offline.",
     )
-    parser.add_argument("--board", metavar="CODE",
+    parser.add_argument("--model", metavar="CODE",
                         help="a model instead of this board: revision code (c03111, 0002) or "
                              "name (pi4, pi5, zero2w, 'pi 3b+'); offline, no levels")
     parser.add_argument("--watch", action="store_true",
                         help="show each GPIO's function, level and pull, redrawn live")
-    parser.add_argument("--sim", metavar="NAME",
+    parser.add_argument("--sim", "--board", dest="sim", metavar="NAME",
                         help="the shared simulated board NAME (as RPIO_SIM_SHARED=NAME does)")
     parser.add_argument("--interval", type=float, default=0.2, metavar="S",
                         help="with --watch: seconds between looks (default 0.2)")
@@ -80,21 +81,26 @@ def _watch(source, out, color: bool, interval: float, count: Optional[int]) -> N
 
 
 def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
+    from .cli_common import run_command
+
     out = sys.stdout if out is None else out
+    return run_command("rpio pinout", lambda: _main(argv, out), out)
+
+
+def _main(argv: Optional[Sequence[str]], out) -> int:
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     color = _use_color(args.color, out)
     from .workbench import board as wb
     from .workbench.pinout import render
 
-    if args.board is not None:
+    if args.model is not None:
         if args.watch or args.sim:
-            parser.error("--board draws a model offline; --watch and --sim show a live board")
+            parser.error("--model draws a model offline; --watch and --sim show a live board")
         try:
-            source = wb.OfflineSource(args.board)
+            source = wb.OfflineSource(args.model)
         except ValueError as error:
-            sys.stderr.write(f"rpio pinout: {error}\n")
-            return EXIT_ERROR
+            raise UsageError(str(error)) from None
         out.write(render(source.layout, color=color))
         return 0
     if args.interval <= 0:
@@ -109,8 +115,7 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
             return 0
         source = wb.current_source(allow_writes=False)
     except (RuntimeError, ValueError, OSError) as error:
-        sys.stderr.write(f"rpio pinout: {error}\n")
-        return EXIT_ERROR
+        raise CommandError(str(error)) from None
     try:
         _watch(source, out, color, args.interval, args.count)
     except KeyboardInterrupt:

@@ -21,25 +21,20 @@ board of its own process, which only a script given with ``--run`` shares. On a 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import runpy
-import signal
 import sys
 import threading
 import traceback
 from typing import Dict, List, Optional, Sequence
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from .cli_common import EXIT_FAILED, CommandError, InvalidGpioError, sigterm_as_interrupt
 
-
-class CommandError(Exception):
-    """A command that cannot be carried out; its message goes to standard error."""
+__all__ = ["CommandError", "build_parser", "main"]
 
 
 def _board_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--board", metavar="NAME",
+    parser.add_argument("--board", "--sim", dest="board", metavar="NAME",
                         help="the shared simulated board (default: $RPIO_SIM_SHARED)")
     parser.add_argument("--model", metavar="CODE",
                         help="the model of a shared board that does not exist yet (c03111, pi5...)")
@@ -112,32 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM ends a long command as Ctrl-C does: cleanly (the board is left, files written)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _parse_gpios(text: Optional[str]) -> Optional[List[int]]:
     if text is None:
         return None
-    from .cli import UsageError, parse_ids
+    from .cli_common import parse_ids
 
-    try:
-        return parse_ids(text, 64)
-    except UsageError as error:
-        raise CommandError(str(error)) from None
+    return parse_ids(text, 64)
 
 
 def _board_name(args, required: bool = True) -> Optional[str]:
@@ -202,7 +177,7 @@ def _serve(args, out) -> int:
                          "with --run drives\n")
     if not sim.is_simulated() and args.run:
         raise CommandError("--run is for the simulated board")
-    with _terminate_as_interrupt():  # from here on SIGTERM stops the server as Ctrl-C does
+    with sigterm_as_interrupt() as terminated:  # SIGTERM stops the server as Ctrl-C does
         try:
             server = BoardServer(host=args.host, port=args.port, allow_writes=args.allow_writes,
                                  read_only=args.read_only)
@@ -210,14 +185,14 @@ def _serve(args, out) -> int:
         except OSError as error:
             raise CommandError(f"cannot listen on {args.host}:{args.port}: {error}") from None
         try:
-            return _serving(server, name, args, out)
+            return _serving(server, name, args, out, terminated)
         except KeyboardInterrupt:
             return 0
         finally:
             server.stop()
 
 
-def _serving(server, name, args, out) -> int:
+def _serving(server, name, args, out, terminated) -> int:
     layout = server.source.layout
     mode = "read-only" if not server.source.writable else "writes allowed"
     out.write(f"RPIO board page of {layout.info.model}"
@@ -241,6 +216,8 @@ def _serving(server, name, args, out) -> int:
         status = EXIT_FAILED
     finally:
         sys.argv = saved_argv
+    if terminated:  # SIGTERM ended the script (which may have caught it): it ends us too
+        return status
     if args.exit_with_script:
         return status
     out.write(f"{script} ended (status {status}); the page stays up until Ctrl-C\n")
@@ -289,7 +266,9 @@ def _part_action(args, out) -> int:
         part = finder(args.part)
     except (KeyError, LookupError, ValueError) as error:
         names = ", ".join(view.name for view in _require("parts")()) or "none"
-        raise CommandError(f"{error} (parts on this board: {names})") from None
+        # a KeyError's str() is the repr of its key: say it plainly
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise CommandError(f"{message} (parts on this board: {names})") from None
     getattr(part, args.command)()
     out.write(f"{args.part}: {args.command}\n")
     return 0
@@ -300,7 +279,7 @@ def _drive(args, out) -> int:
     sim = _sim()
     chip = sim.chip()
     if not 0 <= args.gpio < chip.num_gpios():
-        raise CommandError(f"GPIO {args.gpio} does not exist on this board "
+        raise InvalidGpioError(f"GPIO {args.gpio} does not exist on this board "
                            f"(0-{chip.num_gpios() - 1})")
     level = None if args.level == "release" else int(args.level)
     chip.drive(args.gpio, level)
@@ -320,7 +299,7 @@ def _record(args, out) -> int:
         raise CommandError("--seconds must be >= 0")
     if args.seconds is None:
         sys.stderr.write("recording until Ctrl-C...\n")
-    with _terminate_as_interrupt():
+    with sigterm_as_interrupt():
         summary = vcd.record(args.file, args.seconds, gpios=gpios, timescale=args.timescale,
                              only_changed=args.changed_only)
     span = (summary.end_ns - summary.start_ns) / 1e9
@@ -359,7 +338,7 @@ def _replay(args, out) -> int:
     if replay.skipped:
         sys.stderr.write(f"not replayed (no GPIO): {', '.join(replay.skipped)}\n")
     try:
-        with _terminate_as_interrupt():
+        with sigterm_as_interrupt():
             replay.run()
     except KeyboardInterrupt:
         replay.stop()
@@ -384,13 +363,11 @@ _COMMANDS = {
 
 
 def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
+    from .cli_common import run_command
+
     out = sys.stdout if out is None else out
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        return _COMMANDS[args.command](args, out)
-    except CommandError as error:
-        sys.stderr.write(f"rpio sim {args.command}: {error}\n")
-        return EXIT_FAILED
+    return run_command(f"rpio sim {args.command}", lambda: _COMMANDS[args.command](args, out), out)
 
 
 if __name__ == "__main__":  # pragma: no cover

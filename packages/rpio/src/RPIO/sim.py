@@ -173,9 +173,19 @@ def load_board_file(path, *, shared: Optional[str] = None):
 def list_boards() -> List[BoardListing]:
     """This user's shared boards on this machine."""
     return [
-        BoardListing(b["name"], b["model"], b["pids"], b["kind"], b["dead_pids"], b["compatible"])
+        BoardListing(b["name"], _revision_code(b["model"]), b["pids"], b["kind"], b["dead_pids"],
+                     b["compatible"])
         for b in rpio_core.list_boards()
     ]
+
+
+def _revision_code(model):
+    """A revision code as it is written: old-style codes have four hex digits (0002, 000e)."""
+    if isinstance(model, int):
+        model = f"{model:x}"
+    if isinstance(model, str) and 0 < len(model) < 4 and all(c in "0123456789abcdef" for c in model):
+        return model.zfill(4)
+    return model
 
 
 def reset_board(name: str) -> bool:
