@@ -176,11 +176,11 @@ def test_cli_check_resolves_pins_against_the_board_before_connecting(tmp_path):
                               "GPIO 17 is used by input[0]")):
         path = write(tmp_path, text, "bad.toml")
         result = run_cli(path)  # not even --check: it fails before connecting
-        assert result.returncode == 2, result.stderr
+        assert result.returncode == 1, result.stderr
         last = result.stderr.splitlines()[-1]
         assert last.startswith(f"rpio mqtt: {path}: {key}") and words in last, result.stderr
     text = good.replace("board = 11", "board = 13").replace("gpio = 27", "gpio = 5")
     assert run_cli("--check", write(tmp_path, text, "ok.toml")).returncode == 0
     result = run_cli(write(tmp_path, "device = 1\n", "type.toml"))
-    assert result.returncode == 2 and "device: must be a string" in result.stderr
+    assert result.returncode == 1 and "device: must be a string" in result.stderr
 

@@ -8,7 +8,9 @@ import logging
 import sys
 from typing import Optional, Sequence
 
-EXIT_CONFIG = 2
+# rpio's one exit-status scheme: a configuration that cannot be used, like a pin that cannot be
+# had, is "could not be carried out" (1); argparse's own errors stay 2.
+from ..cli_common import EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,9 +49,9 @@ def main(argv: Optional[Sequence[str]] = None, out=None) -> int:
         asyncio.run(serve(config))
     except ConfigError as error:
         sys.stderr.write(f"rpio mqtt: {error}\n")
-        return EXIT_CONFIG
+        return EXIT_FAILED
     except (RuntimeError, OSError, ValueError) as error:
         # no paho-mqtt, a line another program holds, no permission: said, not a traceback
         sys.stderr.write(f"rpio mqtt: {error}\n")
-        return 1
+        return EXIT_FAILED
     return 0
