@@ -50,9 +50,9 @@ SUBCOMMANDS = {
     "mon": "RPIO.cli_verbs:mon_main", "info": "RPIO.cli_verbs:info_main",
     "sim": "RPIO.cli_sim:main", "pinout": "RPIO.cli_pinout:main",
     "completion": "RPIO.cli_doc:completion_main", "man": "RPIO.cli_doc:man_main",
-    "selftest": "RPIO.selftest.cli:main",
+    "selftest": "RPIO.selftest.cli:main", "mqtt": "RPIO.mqtt.cli:main",
 }
-_USAGE = ("rpio [-h] {get,set,mon,info,sim,pinout,selftest,completion,man} ...\n"
+_USAGE = ("rpio [-h] {get,set,mon,info,sim,pinout,selftest,mqtt,completion,man} ...\n"
           "       rpio [-i IDS] [-I] [-s ID:V] [--setinput ID[:PULL]] [--setoutput ID[:0|1]]\n"
           "            [-w ID[:edge][:pull][,...]] [--count N] [--sysinfo] [--version] [--sim NAME] [-v]")
 
