@@ -571,3 +571,28 @@ def test_ctrl_c_leaves_a_loop_that_can_be_restarted(loop, provider):
     provider.falling(9)
     loop.wait_for_interrupts()
     assert seen.calls == [(9, 1), (9, 0)]
+
+
+def test_ctrl_c_while_the_loop_thread_starts_leaves_nothing_to_wait_for(loop, provider, monkeypatch):
+    """A KeyboardInterrupt (Ctrl-C, or SIGTERM turned into one) landing in wait_for_interrupts
+    before its thread started: stop_waiting_for_interrupts() must neither join a thread that never
+    ran nor wait for it, and the loop must start again afterwards."""
+    import threading
+
+    seen = Recorder()
+    loop.add_interrupt_callback(9, seen)
+    real_start = threading.Thread.start
+
+    def interrupted_start(self):
+        monkeypatch.setattr(threading.Thread, "start", real_start)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(threading.Thread, "start", interrupted_start)
+    with pytest.raises(KeyboardInterrupt):
+        loop.wait_for_interrupts(threaded=True)
+    loop.stop_waiting_for_interrupts()  # no RuntimeError, no wait
+    assert not loop.running
+    loop.wait_for_interrupts(threaded=True)
+    provider.rising(9)
+    assert seen.wait_for(1) == [(9, 1)]
+    loop.stop_waiting_for_interrupts()

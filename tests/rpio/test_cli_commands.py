@@ -90,7 +90,8 @@ def test_output_closed_early_ends_quietly_with_141():
 
 def test_help_names_every_command():
     usage = rpio("--help").stdout.splitlines()[0]
-    for command in ("get", "set", "mon", "info", "sim", "pinout", "completion", "man"):
+    for command in ("get", "set", "mon", "info", "sim", "pinout", "selftest", "mqtt", "completion",
+                    "man"):
         assert command in usage
 
 
@@ -186,7 +187,8 @@ def test_bash_completion_completes_commands_and_options(tmp_path):
         return subprocess.run(["bash", "-c", program], capture_output=True, text=True,
                               check=True, timeout=TIMEOUT).stdout.split()
 
-    assert {"get", "set", "mon", "info", "sim", "pinout"} <= set(complete("''"))
+    assert {"get", "set", "mon", "info", "sim", "pinout", "selftest", "mqtt"} <= set(complete("''"))
+    assert "--jumper" in complete("selftest", "--j")
     assert "drive" in complete("sim", "dr")
     assert "--json" in complete("mon", "--j")
     assert "--allow-writes" in complete("sim", "serve", "--al")
@@ -195,7 +197,8 @@ def test_bash_completion_completes_commands_and_options(tmp_path):
 def test_man_page_renders_without_warnings():
     page = rpio("man").stdout
     assert page.startswith(".TH RPIO 1")
-    for section in ("rpio get", "rpio sim drive", "rpio pinout", "EXIT STATUS"):
+    for section in ("rpio get", "rpio sim drive", "rpio pinout", "rpio selftest", "rpio mqtt",
+                    "EXIT STATUS"):
         assert section.replace("-", "\\-") in page
     if not shutil.which("groff"):
         pytest.skip("groff is not installed: the page was checked as text only")

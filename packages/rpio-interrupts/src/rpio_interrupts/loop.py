@@ -991,12 +991,21 @@ class Interruptor:
                 elif run is None:
                     self._ensure_open()
                     self._closing = False
-                    run = self._run = _Run(None)
                     if threaded:
+                        run = _Run(None)
                         run.thread = threading.Thread(target=self._loop, args=(run, timeout),
                                                       name=self._name, daemon=False)
-                        run.thread.start()
+                        try:
+                            self._run = run
+                            run.thread.start()
+                        except BaseException:
+                            # interrupted (Ctrl-C, SIGTERM as KeyboardInterrupt) before the thread
+                            # started: this run never was, so nobody waits for it to end
+                            if run.thread.ident is None:
+                                self._run = None
+                            raise
                         return
+                    run = self._run = _Run(None)
                     break
                 if not run.stop:
                     raise LoopRunningError(self._running_message(run))

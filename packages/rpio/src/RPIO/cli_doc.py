@@ -30,6 +30,15 @@ def command_parsers() -> Dict[str, argparse.ArgumentParser]:
             for name, sub in action.choices.items():
                 parsers[f"sim {name}"] = sub
     parsers["pinout"] = cli_pinout.build_parser()
+    from .selftest import cli as selftest_cli
+
+    parsers["selftest"] = selftest_cli.build_parser()
+    try:
+        from .mqtt import cli as mqtt_cli
+    except ImportError:  # pragma: no cover - the mqtt extra's client is not installed
+        pass
+    else:
+        parsers["mqtt"] = mqtt_cli.build_parser()
     parsers["completion"] = completion_parser()
     parsers["man"] = man_parser()
     return parsers

@@ -513,38 +513,55 @@ def step_event_api(ctx: Context) -> Step:
 
 
 def pwm_engines(ctx: Context) -> List[Tuple[str, str, Any]]:
-    """[(id, description, factory or the reason it is skipped)] for this board's PWM engines.
-    A factory makes an engine with start(frequency, duty)/stop() on the jumper's output pin."""
-    from rpio_pwm import gpio_pwm
+    """[(id, description, factory or the reason it is skipped)] for this board's PWM engines:
+    DMA on a Pi 0-4 (on the simulated board the DMA model drives the pins), the RP1's PIO and
+    hardware PWM on a Pi 5, and software timing everywhere. A factory makes an engine with
+    start(frequency, duty)/stop() on the jumper's output pin."""
+    from rpio_pwm import _session, gpio_pwm
 
     from .._gpio import _state
 
     engines: List[Tuple[str, str, Any]] = []
     chip = _state.board.info.chip
-    write = _state.driver.write
-    if chip in ("bcm2835", "bcm2836", "bcm2837", "bcm2711"):
-        if ctx.simulated:
-            engines.append(("dma", "DMA", "the DMA model does not drive the simulated pins"))
+    try:
+        backend = _session.ensure_backend()
+    except (OSError, RuntimeError) as error:
+        backend, why = None, f"rpio_pwm cannot start here: {error}"
+    if chip != "rp1":
+        if backend is not None and backend.kind in ("hardware", "model"):
+            engines.append(("dma", "DMA", lambda: gpio_pwm.DmaPwmEngine(ctx.out, backend)))
         else:
-            engines.append(("dma", "DMA", lambda: gpio_pwm.DmaPwmEngine(ctx.out)))
-    elif chip == "rp1":
+            engines.append(("dma", "DMA", why if backend is None else
+                            f"DMA PWM is not available here (backend {backend.kind})"))
+    else:
+        pio = getattr(backend, "pio", None)
+        if pio is None:
+            engines.append(("pio", "RP1 PIO", why if backend is None else
+                            "no RP1 PIO here (/dev/pio0: the rp1-pio driver)"))
+        elif ctx.out >= 28:
+            engines.append(("pio", "RP1 PIO", f"GPIO {ctx.out} is not a header GPIO of the RP1"))
+        else:
+            def pio_engine():
+                if hasattr(backend, "_emulator_pump"):  # the simulated Pi 5: follow the wall clock
+                    backend._emulator_pump(True)
+                return gpio_pwm.PioPwmEngine(ctx.out, pio)
+
+            engines.append(("pio", "RP1 PIO", pio_engine))
         engines.append(("hardware-pwm", "RP1 hardware PWM",
-                        _hardware_pwm_factory(ctx) if not ctx.simulated
+                        _hardware_pwm_factory(ctx, backend) if not ctx.simulated
                         else "the simulated Pi 5 has no kernel PWM driver"))
     engines.append(("software", "software timing",
-                    lambda: gpio_pwm.SoftwarePwmEngine(ctx.out, write)))
+                    lambda: gpio_pwm.SoftwarePwmEngine(ctx.out, _state.driver.write)))
     return engines
 
 
-def _hardware_pwm_factory(ctx: Context):
+def _hardware_pwm_factory(ctx: Context, backend):
     """The kernel's RP1 PWM channel behind the output pin (Pi 5), or why there is none."""
-    from rpio_pwm import _session, gpio_pwm
+    from rpio_pwm import gpio_pwm
 
-    try:
-        backend = _session.ensure_backend()
-        channel = backend.hardware_channel(ctx.out) if backend.kind == "sysfs" else None
-    except (OSError, RuntimeError) as error:
-        return f"no kernel PWM here: {error}"
+    channel = None
+    if backend is not None and backend.kind == "sysfs":
+        channel = backend.hardware_channel(ctx.out)
     if channel is None:
         return (f"GPIO {ctx.out} has no hardware PWM channel here (GPIO 12, 13, 18 and 19 have, "
                 "with a PWM overlay): --jumper 18,27 measures it")
