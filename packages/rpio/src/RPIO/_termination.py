@@ -17,8 +17,9 @@ cleanup() for that). The cleanup runs in the main thread, where Python runs sign
 interrupt loop running there then ends from inside, and the locks RPIO's parts hold are re-entrant),
 watched by a timer: if it has not finished after CLEANUP_TIMEOUT seconds, the process ends anyway,
 as a stop request must never hang. Python runs a handler between bytecodes: a main thread inside
-one long C call (a 10 s button_bounce, say) ends when that call returns. The handler acts only in the process that installed it: a forked child (say, of
-multiprocessing) ends by the default action, leaving its parent's PWM alone.
+one long C call (a 10 s button_bounce, say) ends when that call returns. The handler acts only in
+the process that installed it: a forked child (say, of multiprocessing) ends by the default action,
+leaving its parent's PWM alone.
 """
 
 from __future__ import annotations

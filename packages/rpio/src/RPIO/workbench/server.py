@@ -37,8 +37,8 @@ Safety (``docs/workbench.md`` has the reasons):
 - A write is a JSON POST whose Origin, if it has one, is this page's own (no cross-site writes).
 - At most ``max_connections`` connections are served at once (one thread each; beyond that a
   new connection gets 503 and is closed), a request (line, headers, body) must arrive whole
-  within ``request_timeout`` seconds and each socket write may take as long, a body is at most 4 KiB and 16 levels deep, and a client going
-  away is one debug log line, never a traceback.
+  within ``request_timeout`` seconds and each socket write may take as long, a body is at most
+  4 KiB and 16 levels deep, and a client going away is one debug log line, never a traceback.
 """
 
 from __future__ import annotations
