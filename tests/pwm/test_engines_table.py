@@ -13,16 +13,21 @@ def test_pi0_4_dma_and_its_fallback():
         assert pwm_engine(40, soc, api="GPIO.PWM", simulated=False) == "software"
 
 
-def test_pi5_hardware_pwm_then_software():
-    assert [pwm_engine(g, "BCM2712", simulated=False) for g in (12, 13, 18, 19)] == ["hardware-pwm"] * 4
-    assert pwm_engine(4, "BCM2712", simulated=False) == "software"
-    assert pwm_engine(18, "BCM2712", simulated=False, hardware_pwm_pins=(12,)) == "software"
+def test_pi5_pio_then_hardware_pwm_then_software():
+    assert pwm_engine(4, "BCM2712", simulated=False, pio_device=True) == "pio"
+    assert pwm_engine(4, "BCM2712", api="GPIO.PWM", simulated=False, pio_device=True) == "pio"
+    assert pwm_engine(30, "BCM2712", simulated=False, pio_device=True) == "software"  # not on the header
+    without = dict(simulated=False, pio_device=False)
+    assert [pwm_engine(g, "BCM2712", **without) for g in (12, 13, 18, 19)] == ["hardware-pwm"] * 4
+    assert pwm_engine(4, "BCM2712", **without) == "software"
+    assert pwm_engine(18, "BCM2712", hardware_pwm_pins=(12,), **without) == "software"
 
 
 def test_simulated_boards():
     assert pwm_engine(17, "BCM2711", simulated=True) == "dma-model"
     assert pwm_engine(17, "BCM2711", api="GPIO.PWM", simulated=True) == "software"
-    assert pwm_engine(4, "BCM2712", simulated=True) == "software"
+    assert pwm_engine(4, "BCM2712", simulated=True) == "pio"  # the emulator
+    assert pwm_engine(4, "BCM2712", api="GPIO.PWM", simulated=True) == "pio"
 
 
 def test_this_machine_and_the_table():

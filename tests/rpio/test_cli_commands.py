@@ -150,8 +150,10 @@ def test_get_set_info_verbs(board):
     assert [(r["gpio"], r["pin"], r["function"], r["level"], r["pull"]) for r in rows] == [
         (2, 3, "IN", 1, "up"), (3, 5, "IN", 1, "up"), (17, 11, "OUT", 1, "off")]
     table = rpio("info", "17", "--sim", board).stdout.splitlines()
-    assert table[0].split() == ["GPIO", "PIN", "FUNCTION", "SIGNAL", "LEVEL", "PULL"]
-    assert table[1].split() == ["17", "11", "OUT", "-", "1", "off"]
+    assert table[0].split() == ["GPIO", "PIN", "FUNCTION", "SIGNAL", "LEVEL", "PULL", "PWM"]
+    assert table[1].split() == ["17", "11", "OUT", "-", "1", "off", "software"]
+    # which PWM engine serves a pin: the C++ engine on a simulated Pi 4, PIO on a simulated Pi 5
+    assert json.loads(rpio("info", "--json", "4", RPIO_SIM_BOARD="pi5").stdout)[0]["pwm_engine"] == "pio"
 
 
 def test_set_refuses_an_alt_pin_unless_forced_and_changes_nothing(board):

@@ -166,18 +166,33 @@ def info_main(argv: Sequence[str], out=None) -> int:
     RPIO = open_board(args.sim, announce=False)
     gpios = (resolve_ids(RPIO, args.ids, args.physical) if args.ids
              else list(range(RPIO.gpio_count())))
+    engine = _pwm_engine_of()
     rows = []
     for gpio in gpios:
         info = RPIO.pin_info(gpio)
         rows.append({"gpio": gpio, "pin": _pin(gpio), "function": info.function,
                      "signal": info.signal, "level": info.level,
-                     "pull": _PULL_NAMES.get(info.pull, "unknown")})
+                     "pull": _PULL_NAMES.get(info.pull, "unknown"), "pwm_engine": engine(gpio)})
     if args.json:
         json.dump(rows, out)
         out.write("\n")
         return 0
-    out.write(f"{'GPIO':<5}{'PIN':<5}{'FUNCTION':<10}{'SIGNAL':<14}{'LEVEL':<7}PULL\n")
+    out.write(f"{'GPIO':<5}{'PIN':<5}{'FUNCTION':<10}{'SIGNAL':<14}{'LEVEL':<7}{'PULL':<9}PWM\n")
     for row in rows:
         out.write(f"{row['gpio']:<5}{row['pin'] if row['pin'] is not None else '-':<5}"
-                  f"{row['function']:<10}{row['signal'] or '-':<14}{row['level']:<7}{row['pull']}\n")
+                  f"{row['function']:<10}{row['signal'] or '-':<14}{row['level']:<7}{row['pull']:<9}"
+                  f"{row['pwm_engine'] or '-'}\n")
     return 0
+
+
+def _pwm_engine_of():
+    """gpio -> the engine RPi.GPIO's PWM class would use on it here (rpio_pwm.pwm_engine)."""
+    from rpio_pwm import engines
+
+    from ._gpio import _state
+
+    board = _state.board
+    soc = board.info.processor  # BCM2835 ... BCM2712, from the revision code
+    if board.backend == "chardev" or not soc:
+        return lambda gpio: "software"  # DMA needs the registers; a line is this process's request
+    return lambda gpio: engines.pwm_engine(gpio, soc, api="GPIO.PWM", simulated=board.simulated)
