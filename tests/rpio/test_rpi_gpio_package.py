@@ -152,7 +152,7 @@ def test_mqtt_io_raspberrypi_gpio_module(shim_path):
 
 def test_installing_it_swaps_out_the_real_rpigpio(tmp_path):
     """Same distribution name: pip uninstalls the real RPi.GPIO first, and back; never both."""
-    if not importlib.util.find_spec("RPi.GPIO"):
+    if importlib.util.find_spec("RPi") is None or importlib.util.find_spec("RPi.GPIO") is None:
         pytest.skip("the real RPi.GPIO 0.7.1 is not installed (its wheel comes from pip's cache)")
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
