@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import threading
 import time
 
@@ -202,3 +203,20 @@ def open_fds() -> set[int]:
 
 def live_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.is_alive()}
+
+
+# TCP clients of the loop's servers (loopback)
+def connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    sock.settimeout(WAIT)
+    return sock
+
+
+def read_until(sock: socket.socket, suffix: bytes) -> bytes:
+    data = b""
+    while not data.endswith(suffix):
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed after {data!r}")
+        data += chunk
+    return data

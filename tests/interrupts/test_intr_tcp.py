@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from intr_helpers import WAIT, Recorder, Sequence
+from intr_helpers import WAIT, Recorder, Sequence, connect, read_until
 from rpio_interrupts import (
     ConflictError,
     InvalidArgumentError,
@@ -19,22 +19,6 @@ from rpio_interrupts import (
     TcpClient,
     TcpSendLimitError,
 )
-
-
-def connect(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-    sock.settimeout(WAIT)
-    return sock
-
-
-def read_until(sock: socket.socket, suffix: bytes) -> bytes:
-    data = b""
-    while not data.endswith(suffix):
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise AssertionError(f"connection closed after {data!r}")
-        data += chunk
-    return data
 
 
 def read_exactly(sock: socket.socket, count: int) -> bytes:

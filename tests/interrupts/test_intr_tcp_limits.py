@@ -14,29 +14,13 @@ import threading
 import time
 
 import pytest
-from intr_helpers import WAIT, Recorder
+from intr_helpers import WAIT, Recorder, connect, read_until
 from rpio_interrupts import InvalidArgumentError
 
 SERVER = pathlib.Path(__file__).with_name("tcp_flood_server.py")
 FLOODERS = 64
 FLOOD_CAP = 192 * 1024 * 1024  # bytes the flooders try to push in total
 RSS_BOUND_KB = 64 * 1024  # peak RSS above idle; without the budget the server queues ~all of the flood
-
-
-def connect(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-    sock.settimeout(WAIT)
-    return sock
-
-
-def read_until(sock: socket.socket, suffix: bytes) -> bytes:
-    data = b""
-    while not data.endswith(suffix):
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise AssertionError(f"connection closed after {data!r}")
-        data += chunk
-    return data
 
 
 def ping(sock: socket.socket, text: str = "ping", answer: bytes | None = None) -> None:

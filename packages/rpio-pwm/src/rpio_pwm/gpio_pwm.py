@@ -274,37 +274,13 @@ class _Chain:
         self.active = None
 
 
-class _Fallback:
-    """Tries the preferred engine; if it cannot start (no channel, inexact pacing), software timing."""
-
-    def __init__(self, first, gpio: int, write):
-        self.first, self.gpio, self.write = first, gpio, write
-        self.active = None
-
-    def start(self, frequency, dutycycle):
-        try:
-            self.first.start(frequency, dutycycle)
-            self.active = self.first
-        except PWMError as e:
-            log.info("GPIO %d: %s; using software timing", self.gpio, e)
-            self.active = SoftwarePwmEngine(self.gpio, self.write)
-            self.active.start(frequency, dutycycle)
-
-    def update(self, frequency, dutycycle):
-        self.active.update(frequency, dutycycle)
-
-    def stop(self):
-        if self.active is not None:
-            self.active.stop()
-        self.active = None
-
-
 def default_engine(gpio: int, write: Callable[[int, int], None]):
     """DMA where rpio_pwm runs the DMA controller (a Pi 0-4, or the simulated board), the kernel's
     hardware PWM on a Pi 5 pin that has it, software timing otherwise."""
     be = _session.ensure_backend()
     if be.kind in ("hardware", "model"):
-        return _Fallback(DmaPwmEngine(gpio, be), gpio, write)
+        # DMA; if it cannot start (no free channel, inexact pacing), software timing
+        return _Chain(gpio, [lambda: DmaPwmEngine(gpio, be), lambda: SoftwarePwmEngine(gpio, write)])
     makers = []
     overlay = getattr(be, "pio_overlay", {}).get(gpio)
     if overlay is not None and be.owner(gpio) < 0:  # the kernel's pwm-pio channel of this pin
