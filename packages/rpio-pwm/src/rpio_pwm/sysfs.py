@@ -24,13 +24,12 @@ PI5_GPIO_CHANNELS = {12: 0, 13: 1, 18: 2, 19: 3}
 LEGACY_GPIO_CHANNELS = {12: 0, 18: 0, 40: 0, 52: 0, 13: 1, 19: 1, 41: 1, 45: 1, 53: 1}
 
 
-def find_chip(root: str, device_names: Iterable[str]) -> Optional[str]:
-    """The pwmchipN directory under ``root`` whose ``device`` link points at one of ``device_names``."""
-    names = set(device_names)
+def _pwm_chips(root: str):
+    """(pwmchipN directory, the name of the device node its ``device`` link points at), in order."""
     try:
         entries = sorted(os.listdir(root))
     except OSError:
-        return None
+        return
     for e in entries:
         if not e.startswith("pwmchip"):
             continue
@@ -39,9 +38,13 @@ def find_chip(root: str, device_names: Iterable[str]) -> Optional[str]:
             target = os.readlink(dev)
         except OSError:
             target = os.path.realpath(dev) if os.path.exists(dev) else ""
-        if os.path.basename(target.rstrip("/")) in names:
-            return os.path.join(root, e)
-    return None
+        yield os.path.join(root, e), os.path.basename(target.rstrip("/"))
+
+
+def find_chip(root: str, device_names: Iterable[str]) -> Optional[str]:
+    """The pwmchipN directory under ``root`` whose ``device`` link points at one of ``device_names``."""
+    names = set(device_names)
+    return next((path for path, device in _pwm_chips(root) if device in names), None)
 
 
 PIO_OVERLAY_COMPATIBLE = "raspberrypi,pwm-pio-rp1"
@@ -53,22 +56,11 @@ def find_pio_overlay_chips(root: str = "/sys/class/pwm") -> Dict[int, SysfsPwmCh
     per instance, whose device is the node ``pwm_pio@N`` (compatible ``raspberrypi,pwm-pio-rp1``) and
     whose one channel drives GPIO N through a PIO state machine the kernel holds. gpio -> chip."""
     found: Dict[int, SysfsPwmChip] = {}
-    try:
-        entries = sorted(os.listdir(root))
-    except OSError:
-        return found
-    for e in entries:
-        if not e.startswith("pwmchip"):
-            continue
-        dev = os.path.join(root, e, "device")
-        try:
-            target = os.readlink(dev)
-        except OSError:
-            target = os.path.realpath(dev) if os.path.exists(dev) else ""
-        m = _PIO_OVERLAY_NODE.search(os.path.basename(target.rstrip("/")))
+    for path, device in _pwm_chips(root):
+        m = _PIO_OVERLAY_NODE.search(device)
         compatible = b""
         try:
-            with open(os.path.join(dev, "of_node", "compatible"), "rb") as f:
+            with open(os.path.join(path, "device", "of_node", "compatible"), "rb") as f:
                 compatible = f.read(256)
         except OSError:
             pass
@@ -76,7 +68,7 @@ def find_pio_overlay_chips(root: str = "/sys/class/pwm") -> Dict[int, SysfsPwmCh
             continue
         gpio = int(m.group(1), 16)  # a DT unit address is hexadecimal
         try:
-            found[gpio] = SysfsPwmChip(os.path.join(root, e), {gpio: 0})
+            found[gpio] = SysfsPwmChip(path, {gpio: 0})
         except (OSError, ValueError):
             continue
     return found
