@@ -146,3 +146,13 @@ def test_the_rpio_wheel_ships_its_types(dists: list[pathlib.Path]) -> None:
     _meta, files = _metadata(wheel)
     for name in ("RPIO/py.typed", "RPIO/__init__.pyi", "RPIO/aio.pyi", "RPIO/PWM.pyi"):
         assert name in files, name
+
+
+def test_the_cibuildwheel_configuration_builds_the_pi_wheels() -> None:
+    """CI elsewhere: cibuildwheel reads [tool.cibuildwheel] of each C++ package (no Docker needed to list)."""
+    pytest.importorskip("cibuildwheel", reason="needs cibuildwheel (tox -e packaging)")
+    for name in ("rpio-core", "rpio-pwm"):
+        result = subprocess.run([sys.executable, "-m", "cibuildwheel", "--print-build-identifiers", "--platform", "linux",
+                                 str(ROOT / "packages" / name)], capture_output=True, text=True, check=True)
+        assert set(result.stdout.split()) == {"cp311-manylinux_x86_64", "cp313-manylinux_x86_64",
+                                              "cp311-manylinux_aarch64", "cp313-manylinux_aarch64"}, result.stdout
