@@ -90,7 +90,8 @@ def arm64() -> dict:
     if mounted:
         subprocess.run(["mount", "-t", "proc", "proc", str(root / "proc")], check=True)
     try:
-        wheels = measure(chroot, "/opt/rpio-bench/venv-wheel", ["--no-index", "--find-links", "/opt/rpio-bench/wheels", "rpio"], env)
+        wheels = measure(chroot, "/opt/rpio-bench/venv-wheel",
+                         ["--no-index", "--find-links", "/opt/rpio-bench/wheels", "rpio"], env)
         source = measure(chroot, "/opt/rpio-bench/venv-source",
                          ["--no-cache-dir", *[f"/opt/rpio-bench/packages/{name}" for name in PACKAGES]], env)
     finally:

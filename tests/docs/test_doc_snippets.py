@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -88,7 +87,8 @@ LISTINGS: dict[tuple[str, str], str] = {
     ("asyncio.md", "class Hub:"): "a part of examples/aio_button_web.py (tested whole in tests/rpio)",
     ("asyncio.md", "async def events(request):"): "a part of examples/aio_button_web.py (tested whole in tests/rpio)",
     ("asyncio.md", "async def watch_button(app):"): "a part of examples/aio_button_web.py (tested whole in tests/rpio)",
-    ("README.md", "RPIO.wait_for_interrupts()                # one epoll loop"): "serves forever (the same calls run in the sim_board example below it)",
+    ("README.md", "RPIO.wait_for_interrupts()                # one epoll loop"):
+        "serves forever (the same calls run in the sim_board example below it)",
     ("README.md", "servo = Servo()"): "needs the DMA engine of a Pi (tests/pwm runs the same calls on the model)",
     ("README.md", "import rpio_interrupts as RPIO"): "the kernel's GPIO chip, not the simulated board (the kernel tier runs it)",
     ("README.md", "provider.request(gpio, *, edge, bias, consumer) -> handle"): "an API listing",
@@ -112,7 +112,7 @@ def _key(table, name: str, code: str):
 BLOCKS = _blocks()
 
 
-@pytest.mark.parametrize("name,line,code", BLOCKS, ids=[f"{n}:{l}" for n, l, _ in BLOCKS])
+@pytest.mark.parametrize("name,line,code", BLOCKS, ids=[f"{n}:{number}" for n, number, _ in BLOCKS])
 def test_the_snippet_runs(name: str, line: int, code: str, tmp_path: pathlib.Path) -> None:
     listing = _key(LISTINGS, name, code)
     if listing:
@@ -155,7 +155,8 @@ def test_one_board_for_several_processes_recipe(tmp_path: pathlib.Path) -> None:
                               if line.strip().startswith("RPIO_SIM")]
     name = f"docs{os.getpid()}"  # a board of this test's own, not the user's "doorbell"
     board = tmp_path / "board.toml"
-    board.write_text((ROOT / "examples/doorbell_tests/board.toml").read_text().replace('shared = "doorbell"', f'shared = "{name}"'))
+    original = (ROOT / "examples/doorbell_tests/board.toml").read_text()
+    board.write_text(original.replace('shared = "doorbell"', f'shared = "{name}"'))
     env = {k: v for k, v in os.environ.items() if not k.startswith("RPIO_SIM")}
     env["RPIO_BACKEND"] = "sim"
     program = subprocess.Popen(["/bin/sh", "-c", "exec env " + terminal_1.replace("python3", sys.executable)

@@ -5,7 +5,7 @@
 # tests/typing/ checks this file against the runtime (mypy.stubtest) and type-checks sample user
 # programs against it (mypy --strict, pyright). Keep both in step with __init__.py's __all__.
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Final, Literal, TypeAlias
 
 import rpio_interrupts
