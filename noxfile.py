@@ -100,7 +100,7 @@ def bench_install(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    session.run("ruff", "check", "packages", "tests", "bench", "noxfile.py")
+    session.run("ruff", "check", "packages", "tests", "bench", "scripts", "noxfile.py")
 
 
 @nox.session(python=False)
