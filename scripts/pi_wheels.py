@@ -98,8 +98,6 @@ def build_one(package: str, version: str, sysroot: pathlib.Path, raw: pathlib.Pa
         **os.environ,
         "CMAKE_TOOLCHAIN_FILE": str(TOOLCHAIN),
         "SETUPTOOLS_EXT_SUFFIX": suffix,  # scikit-build-core's SKBUILD_SOABI for the target
-        # Debian's generic pyconfig.h includes <aarch64-linux-gnu/python3.X/pyconfig.h>
-        "CXXFLAGS": f"-isystem {sysroot}/usr/include",
     }
     settings = {
         "wheel.tags": f"{tag}-{tag}-linux_aarch64",
@@ -107,6 +105,9 @@ def build_one(package: str, version: str, sysroot: pathlib.Path, raw: pathlib.Pa
         "cmake.define.Python_INCLUDE_DIR": f"{sysroot}/usr/include/python{version}",
         "cmake.define.PYTHON_MODULE_EXTENSION": suffix,
         "cmake.define.PYTHON_MODULE_DEBUG_POSTFIX": "",
+        # Debian's generic pyconfig.h includes <aarch64-linux-gnu/python3.X/pyconfig.h>; a define, not
+        # CXXFLAGS, so that a cached build directory follows a moved sysroot
+        "cmake.define.CMAKE_CXX_FLAGS": f"-isystem {sysroot}/usr/include",
     }
     start = time.monotonic()
     log(f"{package} for CPython {version} aarch64 (cross-compiling, about 1-3 minutes)")
