@@ -244,8 +244,14 @@ proc.kill()
 assert reply.startswith(b"echo: hello"), reply
 print("spec interrupt example: ok (TCP echo)")
 PY
-for binary in ./*_tests; do [ -x "$binary" ] && "$binary" >/dev/null && echo "$binary: ok"; done
-{tiers}"""
+failed=0
+for binary in ./*_tests; do
+  [ -x "$binary" ] || continue
+  if timeout 900 "$binary" > "$binary.log" 2>&1; then echo "$binary: ok ($(tail -n 1 "$binary.log"))"
+  else echo "$binary: FAILED"; tail -n 20 "$binary.log"; failed=1; fi
+done
+{tiers}exit $failed
+"""
         start = time.monotonic()
         log(f"testing the {tag} wheels in {root} (emulated arm64)")
         result = in_root(root, script)
