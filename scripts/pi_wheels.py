@@ -210,6 +210,9 @@ def test(args: argparse.Namespace) -> int:
         for wheel in [*wheels, *pure.glob("*.whl")]:
             shutil.copy2(wheel, stage / "wheels")
         for binary in binaries:
+            if binary.name in args.cpp_skip:
+                log(f"  {binary.name}: left out (--cpp-skip)")
+                continue
             shutil.copy2(binary, stage / binary.name)
         shutil.copytree(ROOT / "examples", stage / "examples")
         shutil.copytree(ROOT / "tests", stage / "tests", ignore=shutil.ignore_patterns("__pycache__"))
@@ -267,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "dist")
     parser.add_argument("--quick", action="store_true", help="test: import, examples, C++ binaries only")
     parser.add_argument("--no-cpp", dest="cpp", action="store_false", help="test: skip the C++ test binaries")
+    parser.add_argument("--cpp-skip", action="append", default=[], metavar="BINARY",
+                        help="test: leave out this C++ test binary (say why where you pass it)")
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args(argv)
     return build(args) if args.command == "build" else test(args)
