@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpp-skip", action="append", default=[], metavar="BINARY",
                         help="test: leave out this C++ test binary (say why where you pass it)")
     parser.add_argument("pytest_args", nargs="*")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     return build(args) if args.command == "build" else test(args)
 
 
