@@ -215,6 +215,7 @@ def test(args: argparse.Namespace) -> int:
                 continue
             shutil.copy2(binary, stage / binary.name)
         shutil.copytree(ROOT / "examples", stage / "examples")
+        shutil.copy2(ROOT / "VERSION", stage / "VERSION")  # tests compare against the one version file
         shutil.copytree(ROOT / "tests", stage / "tests", ignore=shutil.ignore_patterns("__pycache__"))
         # this network intercepts TLS: the root trusts the same CAs as this machine for PyPI
         shutil.copy2("/etc/ssl/certs/ca-certificates.crt", root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
