@@ -108,6 +108,9 @@ def build_one(package: str, version: str, sysroot: pathlib.Path, raw: pathlib.Pa
         # Debian's generic pyconfig.h includes <aarch64-linux-gnu/python3.X/pyconfig.h>; a define, not
         # CXXFLAGS, so that a cached build directory follows a moved sysroot
         "cmake.define.CMAKE_CXX_FLAGS": f"-isystem {sysroot}/usr/include",
+        # the toolchain's link flags, also as defines: a cached build directory keeps its first ones
+        "cmake.define.CMAKE_MODULE_LINKER_FLAGS": "-static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL",
+        "cmake.define.CMAKE_SHARED_LINKER_FLAGS": "-static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL",
     }
     start = time.monotonic()
     log(f"{package} for CPython {version} aarch64 (cross-compiling, about 1-3 minutes)")
