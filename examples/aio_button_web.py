@@ -5,7 +5,7 @@ pulls it low). Each press and release reaches this program as a kernel edge even
 descriptor that the asyncio loop itself watches (``RPIO.aio.edges``). The program lets the
 contacts settle, then pushes the button's state to every open browser tab over server-sent events.
 
-    pip install RPIO aiohttp
+    .venv/bin/pip install aiohttp     # next to RPIO (README.md: scripts/dev install)
     python examples/aio_button_web.py [--pin 17] [--host 127.0.0.1] [--port 8080] [--simulate]
 
 Then open http://127.0.0.1:8080/ . Anywhere but on a Raspberry Pi, RPIO runs a simulated Pi; with

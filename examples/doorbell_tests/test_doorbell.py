@@ -1,6 +1,6 @@
 """Tests of doorbell.py on a simulated Raspberry Pi: no Pi, no wiring, no waiting on a person.
 
-    pip install rpio pytest        # rpio brings the sim_board fixture (a pytest plugin)
+    pip install pytest             # next to RPIO 2 (README.md), which brings the sim_board fixture
     pytest                         # in this directory
 
 Each test gets a fresh private simulated board (``sim_board``); parts stand in for the hardware:
