@@ -5,7 +5,7 @@
 # tests/typing/ checks this file against the runtime (mypy.stubtest) and type-checks sample user
 # programs against it (mypy --strict, pyright). Keep both in step with __init__.py's __all__.
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, TypeAlias
 
 import rpio_interrupts
@@ -40,6 +40,14 @@ HARD_PWM: Final = 43
 UNKNOWN: Final = -1
 ALT0: Final = 4
 
+# RPIO 0.10's names
+VERSION_GPIO: Final[str]
+MODEL_DATA: Mapping[str, tuple[str, str, int, str]]
+GPIO_LIST_R1: Final[tuple[int, ...]]
+GPIO_LIST_R2: Final[tuple[int, ...]]
+HEADER_P5: Final[int]
+PIN_LIST: Final[tuple[int, ...]]
+
 # read from the board on first access (PEP 562)
 RPI_INFO: dict[str, int | str]
 RPI_REVISION: int
@@ -54,7 +62,7 @@ _Edge: TypeAlias = Literal["rising", "falling", "both"] | int
 # -- GPIO input and output (RPi.GPIO 0.7.1) -----------------------------------------------------
 def setmode(mode: int, /) -> None: ...
 def getmode() -> int | None: ...
-def setwarnings(flag: int, /) -> None: ...
+def setwarnings(flag: int = True, /) -> None: ...  # RPIO 0.10 accepted no argument
 def setup(channel: _Channels, direction: int, pull_up_down: int = 20, initial: int = -1) -> None: ...
 def output(channel: _Channels, value: _Levels, /) -> None: ...
 def input(channel: int, /) -> int: ...
@@ -108,6 +116,9 @@ def add_tcp_callback(
     max_message: int = ...,
     max_outbuf: int = ...,
     backlog: int = ...,
+    max_queued: int = ...,
+    max_queued_total: int = ...,
+    idle_timeout: float | None = ...,
 ) -> int: ...
 def remove_tcp_callback(port: int) -> None: ...
 def close_tcp_client(fileno: int) -> None: ...
@@ -122,16 +133,22 @@ class PWM:
     """RPi.GPIO's PWM class; also RPIO 0.10's RPIO.PWM module (its functions are reachable here)."""
 
     def __init__(self, channel: int, frequency: float, /) -> None: ...
-    def start(self, dutycycle: float) -> None: ...
-    def ChangeDutyCycle(self, dutycycle: float) -> None: ...
-    def ChangeFrequency(self, frequency: float) -> None: ...
-    def stop(self) -> None: ...
+    def start(self, dutycycle: float, /) -> None: ...
+    def ChangeDutyCycle(self, dutycycle: float, /) -> None: ...
+    def ChangeFrequency(self, frequency: float, /) -> None: ...
+    def stop(self, *args: object) -> None: ...  # RPi.GPIO's stop() ignores any arguments
+    def __del__(self) -> None: ...
+    GpioPWM: type[PWM]  # RPIO 2.0's first alphas exported the class under this name
+    __all__: list[str]
     # RPIO 0.10's module API (import RPIO.PWM / from RPIO import PWM; PWM.Servo())
     Servo = rpio_pwm.Servo
     PWMError = rpio_pwm.PWMError
     PWMArgumentError = rpio_pwm.PWMArgumentError
     ServoError = rpio_pwm.ServoError
     ModelFault = rpio_pwm.ModelFault
+    DMAChannelBusyError = rpio_pwm.DMAChannelBusyError
+    pwm_engine = staticmethod(rpio_pwm.pwm_engine)
+    engine_table = staticmethod(rpio_pwm.engine_table)
     DELAY_VIA_PWM: Final[int]
     DELAY_VIA_PCM: Final[int]
     LOG_LEVEL_DEBUG: Final[int]
@@ -166,6 +183,7 @@ __all__ = [
     "ALT0", "Exceptions", "sim", "RPI_REVISION_HEX", "PinInfo", "alt_functions", "channel_to_gpio",
     "forceinput", "forceoutput", "get_pullupdn", "gpio_count", "pin_info", "set_pullupdn",
     "sysinfo", "version",
+    "VERSION_GPIO", "MODEL_DATA", "GPIO_LIST_R1", "GPIO_LIST_R2", "HEADER_P5", "PIN_LIST",
     "add_interrupt_callback", "add_tcp_callback", "cleanup_interrupts", "close_tcp_client",
     "default_interruptor", "del_interrupt_callback", "edge_detector", "remove_tcp_callback", "stop_waiting_for_interrupts",
     "wait_for_interrupts",
