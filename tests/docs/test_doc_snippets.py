@@ -53,7 +53,10 @@ GLUE: dict[tuple[str, str], str] = {
     ("develop-without-a-pi.md", "export_vcd(\"all.vcd\")"):
         "import time\nt0 = time.monotonic_ns()\nRPIO.setup(17, RPIO.OUT)\n"
         "def run_my_program():\n    RPIO.output(17, 1); RPIO.output(17, 0)\n"
-        "from RPIO.workbench.vcd import export_vcd as _export\nrun_my_program()\n_export('capture.vcd')  # a capture to read\n",
+        # a capture from another tool to read: a pin and an 8-bit bus
+        "open('capture.vcd', 'w').write('$timescale 1us $end\\n$scope module top $end\\n"
+        "$var wire 1 ! GPIO17 $end\\n$var wire 8 # bus $end\\n$upscope $end\\n$enddefinitions $end\\n"
+        "#0\\n0!\\nb10100101 #\\n#5\\n1!\\n')\n",
     ("asyncio.md", "first = await asyncio.wait("): BOUNDED + "pin = None\n",
     ("asyncio.md", "async def on_button(gpio_id, value):"):
         BOUNDED + "class _Mqtt:\n    async def publish(self, topic, value):\n        pass\nmqtt = _Mqtt()\n",
@@ -81,6 +84,12 @@ def start():
 '''
 # (file, line) -> why it is not run
 LISTINGS: dict[tuple[str, str], str] = {
+    ("mqtt.md", 'config = RPIO.mqtt.load_config("garage.toml")'):
+        "serves until SIGTERM and needs a broker (tests/mqtt/test_mqtt_api.py runs load_config and the "
+        "Bridge against Mosquitto)",
+    ("fleet.md", 'pi = SimulatedPi("fleet-pi00", "pi00.toml")'):
+        "needs a broker on port 1883 (tests/mqtt/test_mqtt_fleet.py runs examples/mqtt_fleet.py, "
+        "SimulatedPis, against Mosquitto)",
     ("workbench.md", "RPIO.sim.use_board(model=None, *, shared=None) -> SimChip"): "an API listing with return types",
     ("design.md", "class LineProvider(Protocol):"): "the provider protocol (type declarations)",
     ("asyncio.md", "async def follow(presses, hub):"): "a part of examples/aio_button_web.py (tested whole in tests/rpio)",
