@@ -66,7 +66,8 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Every benchmark, each printing one JSON object (also saved in bench/results/)."""
-    session.install(*PACKAGE_PATHS, "RPi.GPIO==0.7.1", "paho-mqtt>=2", "mqtt-io==2.7.0")  # the incumbents, measured in the same run
+    # the incumbents, measured in the same run
+    session.install(*PACKAGE_PATHS, "RPi.GPIO==0.7.1", "paho-mqtt>=2", "mqtt-io==2.7.0")
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     scripts = session.posargs or sorted(
