@@ -19,6 +19,8 @@ import nox
 ROOT = pathlib.Path(__file__).parent
 PACKAGES = ["rpio-core", "rpio-interrupts", "rpio-pwm", "rpio"]
 PACKAGE_PATHS = [f"./packages/{name}" for name in PACKAGES]
+# opt-in, built beside the four but never installed by default: `import RPi.GPIO` served by RPIO
+OPT_IN_PATHS = ["./packages/rpio-rpi-gpio"]
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
@@ -26,9 +28,9 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session
 def build(session: nox.Session) -> None:
-    """Wheels and sdists of the four packages, in dist/."""
+    """Wheels and sdists of the four packages (and the opt-in RPi.GPIO one), in dist/."""
     session.install("build")
-    for path in PACKAGE_PATHS:
+    for path in PACKAGE_PATHS + OPT_IN_PATHS:
         session.run("python", "-m", "build", "--outdir", "dist", path)
 
 

@@ -57,3 +57,15 @@ if __name__ == "__main__":
         check()
     print(f"one version: {VERSION}")
     sys.exit(0)
+
+
+def test_the_opt_in_rpigpio_package_reads_it_and_pins_rpio_to_it():
+    # packages/rpio-rpi-gpio (distribution "RPi.GPIO"): not imported here, since the real RPi.GPIO
+    # 0.7.1 may be the one installed (tests/conformance runs against it)
+    package = ROOT / "packages" / "rpio-rpi-gpio"
+    link = package / "VERSION"
+    assert link.is_symlink() and link.resolve() == (ROOT / "VERSION").resolve()
+    pyproject = (package / "pyproject.toml").read_text()
+    assert re.search(r'dynamic\s*=\s*\[[^\]]*"version"', pyproject)
+    assert not re.search(r'^version\s*=', pyproject, re.MULTILINE)
+    assert 'f"rpio=={version}"' in (package / "hatch_build.py").read_text()
