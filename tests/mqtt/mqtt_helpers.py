@@ -127,6 +127,7 @@ class Watcher:
         from paho.mqtt.properties import Properties
 
         self.messages = queue.Queue()
+        self.backlog = []  # messages an expect(keep_others=True) passed over, served first
         self.seen = []
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=client_id or f"watcher-{os.getpid()}-{id(self)}",
@@ -157,28 +158,43 @@ class Watcher:
                 client.subscribe(topic, qos=1)
             self.connected.put(True)
 
-    def expect(self, topic, payload=None, *, retained=None, timeout=WAIT):
-        """The next message on topic (with that payload, if given); others are kept in seen."""
+    def expect(self, topic, payload=None, *, retained=None, timeout=WAIT, keep_others=False):
+        """The next message on topic (with that payload, if given); others are kept in seen.
+        With keep_others, the messages passed over stay for the next expect() too (their order
+        against the awaited one is the bridge's business, e.g. states against "online")."""
         deadline = time.monotonic() + timeout
+        passed_over = []
+        try:
+            return self._expect(topic, payload, retained, deadline, passed_over)
+        finally:
+            if keep_others:
+                self.backlog[:0] = passed_over
+
+    def _next(self, deadline):
+        if self.backlog:
+            return self.backlog.pop(0)
+        return self.messages.get(timeout=max(deadline - time.monotonic(), 0.001))
+
+    def _expect(self, topic, payload, retained, deadline, passed_over):
         while True:
-            left = deadline - time.monotonic()
             try:
-                message = self.messages.get(timeout=max(left, 0.001))
+                message = self._next(deadline)
             except queue.Empty:
-                raise AssertionError(f"no message on {topic} ({payload!r}) within {timeout} s; "
+                raise AssertionError(f"no message on {topic} ({payload!r}) within the time allowed; "
                                      f"seen: {[(m.topic, m.payload) for m in self.seen[-20:]]}"
                                      ) from None
             self.seen.append(message)
             if message.topic == topic and (payload is None or message.payload == payload) and (
                     retained is None or bool(message.retain) == retained):
                 return message
+            passed_over.append(message)
 
     def expect_prefix(self, prefix, payload=None, *, timeout=WAIT):
         """The next message on a topic starting with prefix (with that payload, if given)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                message = self.messages.get(timeout=max(deadline - time.monotonic(), 0.001))
+                message = self._next(deadline)
             except queue.Empty:
                 raise AssertionError(f"no message under {prefix!r} within {timeout} s; seen: "
                                      f"{[(m.topic, m.payload) for m in self.seen[-20:]]}"

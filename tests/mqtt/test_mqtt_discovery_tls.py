@@ -143,7 +143,7 @@ def test_over_tls_with_a_password_file(tmp_path, tls_broker, shared_board, bridg
     config_text = open(config).read().replace('host = "127.0.0.1"', 'host = "localhost"')
     open(config, "w").write(config_text)
     bridge = bridges(config, shared_board)
-    watcher.expect("rpio/pi1/availability", b"online")
+    watcher.expect("rpio/pi1/availability", b"online", keep_others=True)
     watcher.expect("rpio/pi1/gpio/doorbell/state", b"1")
     sim.Button("bell", 17).press()
     watcher.expect("rpio/pi1/gpio/doorbell/state", b"0")

@@ -62,7 +62,9 @@ def add_board_options(parser: argparse.ArgumentParser) -> None:
 def run_command(name: str, body: Callable[[], int], out) -> int:
     """Run a command's body under the one exit-status scheme."""
     try:
-        return body()
+        status = body()
+        out.flush()  # here, not at exit: a reader gone by now is a BrokenPipeError handled below
+        return status
     except CommandError as error:
         sys.stderr.write(f"{name}: {error}\n")
         return error.status

@@ -189,13 +189,15 @@ class Bridge:
                         and edge.line_seqno > last_seqno + 1:
                     lost += edge.line_seqno - last_seqno - 1
                 last_seqno = edge.line_seqno
-                # Edges that came in a burst may have overflowed a queue on the way (the
-                # kernel's, ours), the last one too, and then no later edge tells: when the
-                # burst has been taken, the level decides.
+                # Edges may have overflowed a queue on the way (the kernel's, ours), the last
+                # ones too, and then no later edge tells: whenever the stream has nothing more
+                # queued, the level decides (one read of the line; it publishes only when the
+                # level differs). With a debounce, only after a burst: its settle timer decides
+                # the rest, so a bounce in progress is never published.
                 if pin.stream.pending:
                     burst = True
                     continue
-                if burst:
+                if burst or not c.debounce_ms:
                     burst = False
                     self._check_level(pin)
                 if lost:
