@@ -74,6 +74,8 @@ class Bridge:
         self._connecting = False
         self._lost: Optional[asyncio.Event] = None
         self._queue: Deque[Tuple[str, bytes, int, bool]] = collections.deque()
+        # the newest retained state per topic that paho's full queue refused (a burst of edges)
+        self._held: Dict[str, Tuple[bytes, int, bool]] = {}
         self._queue_bytes = 0
         self.dropped = 0               # messages lost to a full queue, in total
         self.edges_lost = 0            # edges the kernel (or the model) dropped: seqno gaps
@@ -321,12 +323,20 @@ class Bridge:
     def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
         """Publish now, or keep it in the bounded queue until the broker is back."""
         if self.connected:
+            if topic in self._held:  # an older state of this topic waits: this one goes after it
+                self._held[topic] = (payload, qos, retain)
+                return
             info = self._client.publish(topic, payload, qos, retain)
             if info.rc == 0:
                 self._adapter.kick()
                 return
             if info.rc == self._mqtt.MQTT_ERR_QUEUE_SIZE:
-                self._count_dropped(1)
+                if retain:
+                    # a state (retained): the newest must reach the broker, whatever the burst
+                    # dropped before it; it is published as soon as paho's queue has room
+                    self._held[topic] = (payload, qos, retain)
+                else:
+                    self._count_dropped(1)
                 return
             if qos > 0:  # MQTT_ERR_NO_CONN: paho keeps a QoS 1 message and resends it
                 return
@@ -545,6 +555,10 @@ class Bridge:
         future = self._mids.pop(mid, None)
         if future is not None and not future.done():
             future.set_result(None)
+        if self._held:  # paho's queue has room again: the oldest held state goes first
+            topic = next(iter(self._held))
+            payload, qos, retain = self._held.pop(topic)
+            self.publish(topic, payload, qos, retain)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected = False
