@@ -208,7 +208,9 @@ def test_a_full_queue_drops_the_oldest_counts_and_reports_and_the_state_is_still
     button.press()
     broker.start()
     report = json.loads(watcher.expect("rpio/pi1/error").payload)
-    assert "overflow" in report["error"] and report["dropped"] == 42 - 4
+    # 42 edge messages into a queue of 4: at least 38 dropped; the level checks at idle points
+    # may add one state message per edge (when the level had already moved on), never more
+    assert "overflow" in report["error"] and 42 - 4 <= report["dropped"] <= 42 + 21 - 4
     watcher.expect("rpio/pi1/gpio/button/state", b"1")
     assert bridge.terminate()[0] == 0
 
