@@ -1030,19 +1030,10 @@ class Interruptor:
         assert epoll is not None
         self._loop_ident = threading.get_ident()
         log.debug("waiting for interrupts")
-        fdmap, poll = self._fdmap, epoll.poll
+        poll, dispatch = epoll.poll, self._dispatch
         try:
             while not run.stop:
-                for fd, mask in poll(timeout):  # _dispatch, inlined: one call less per wake-up
-                    if run.stop:
-                        break
-                    obj = fdmap.get(fd)
-                    if obj is None:
-                        continue
-                    try:
-                        obj.on_ready(mask)
-                    except Exception:
-                        log.exception("error while handling fd %s", fd)
+                dispatch(run, poll(timeout))  # one call a wake-up, shared with RPIO.aio's runs
         finally:
             self._end_run(run)
 
