@@ -12,6 +12,8 @@ Consumers, each with a fresh line request:
 - aio_asyncio:    async for event in aio.edges(...) on asyncio's default loop
 - aio_uvloop:     the same on uvloop (when importable)
 - aio_callbacks:  the same callback as `threaded`, served by await aio.wait_for_interrupts()
+- asyncio_floor:  (latency only; not RPIO) a bare loop.add_reader callback that reads and decodes
+                  the records on asyncio's default loop: what that loop's own turn costs
 Measured:
 - latency: the writer sends one edge; the consumer takes CLOCK_MONOTONIC when it has the event
   (in the callback / in the `async for` body) and acknowledges through a pipe; the writer waits
@@ -41,9 +43,10 @@ import subprocess
 import sys
 import threading
 import time
+from typing import NamedTuple
 
 from rpio_interrupts import Interruptor, aio
-from rpio_interrupts.event import EDGE_FALLING, EDGE_RISING, encode_event
+from rpio_interrupts.event import _RECORD, EDGE_FALLING, EDGE_RISING, encode_event
 
 try:
     import uvloop
@@ -213,6 +216,11 @@ def run_loop(kind: str, coro):
         return runner.run(coro)
 
 
+class _FloorEvent(NamedTuple):
+    timestamp_ns: int
+    seqno: int
+
+
 class Counter:
     """Sees seqnos: counts events and the edges lost in gaps."""
 
@@ -254,6 +262,37 @@ def consume(consumer: str, provider: BenchProvider, make_writer, handle, last: i
         if not finished:
             raise TimeoutError(f"{consumer}: seqno {last} not seen within {limit:.0f} s")
         return writer
+
+    if consumer == "asyncio_floor":
+        # not RPIO: a bare loop.add_reader callback that reads and decodes the records, the least
+        # any consumer on asyncio's default loop can do per edge (latency only)
+        async def main():
+            loop = asyncio.get_running_loop()
+            done = loop.create_future()
+            assert provider.line is not None
+            fd = provider.line.r
+
+            def on_readable():
+                for ts, _eid, _off, seqno, _lseq in _RECORD.iter_unpack(os.read(fd, RECORD * 64)):
+                    handle(_FloorEvent(ts, seqno))
+                    if seqno == last and not done.done():
+                        done.set_result(None)
+
+            os.set_blocking(fd, False)
+            box.append(make_writer())
+            box[0].start()
+            loop.add_reader(fd, on_readable)
+            try:
+                async with asyncio.timeout(limit):
+                    await done
+            finally:
+                loop.remove_reader(fd)
+
+        intr.line_provider.request(GPIO, edge="both", bias="disabled", consumer="bench")
+        run_loop("asyncio", main())
+        provider.line.close()
+        box[0].join()
+        return box[0]
 
     if consumer == "aio_callbacks":
         def cb(gpio, value, event):
@@ -385,11 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     for mode in modes:
         table = latency[mode] = {}
         for _round in range(2):  # interleaved twice; the run with the lower p50 is kept
-            for name in consumers:
+            for name in consumers + ["asyncio_floor"]:
                 result = percentiles(latency_run(name, mode, args))
                 if name not in table or result["p50"] < table[name]["p50"]:
                     table[name] = result
-        for name in consumers[1:]:
+        for name in consumers[1:] + ["asyncio_floor"]:
             for q in ("p50", "p99"):
                 ratios[f"latency_{q}_{name}_over_threaded_{mode}_writer"] = round(
                     table[name][q] / table["threaded"][q], 3)

@@ -18,6 +18,14 @@ time is reported too; on a busy machine it mostly measures the neighbours). Subj
 - aio_edges:       async for event in aio.edges(...) on asyncio's default loop
 - aio_edges_uvloop: the same on uvloop (when importable)
 
+Second part, "one edge at a time" (--wakeups N, 0 to skip): each delivered edge writes the next
+record into the line's pipe from the callback / the `async for` body, so the consumer is idle and
+waiting each time: the figure (wall ns per edge, best of --runs; one process) is the length of one
+wake-up path: the loop noticing the fd, reading, decoding, and reaching the consumer. Subjects:
+threaded, aio_callbacks, aio_edges, aio_edges_uvloop, and asyncio_reader (not RPIO: a bare
+loop.add_reader callback on asyncio's default loop that reads and decodes; what one turn of that
+loop costs).
+
 Ratios are each subject over bare. To compare two versions of rpio_interrupts, run the script with
 PYTHONPATH pointing at each one's src/ (the JSON names the module file it measured).
 """
@@ -224,6 +232,139 @@ def run_aio_edges(writer: Writer, edges: int, use_uvloop: bool) -> int:
     return _diff(t1, t0)
 
 
+# -- one edge at a time: each delivered edge writes the next one ------------------------------
+def _records(count: int) -> list[bytes]:
+    return [encode_event(i, EDGE_RISING if i % 2 == 0 else EDGE_FALLING, GPIO, i + 1, i + 1)
+            for i in range(count)]
+
+
+def wake_threaded(count: int) -> float:
+    recs = _records(count)
+    r, w = os.pipe()
+    provider = _Provider()
+    provider.fd = r
+    intr = Interruptor(provider)
+    done = threading.Event()
+    seen = [0]
+
+    def cb(gpio, value):
+        seen[0] += 1
+        if seen[0] == count:
+            done.set()
+        else:
+            os.write(w, recs[seen[0]])
+
+    try:
+        intr.add_interrupt_callback(GPIO, cb)
+        intr.wait_for_interrupts(threaded=True, epoll_timeout=None)
+        t0 = time.perf_counter_ns()
+        os.write(w, recs[0])
+        if not done.wait(120):
+            raise RuntimeError(f"threaded: {seen[0]} of {count} edges")
+        return (time.perf_counter_ns() - t0) / count
+    finally:
+        intr.cleanup_interrupts()
+        os.close(w)
+
+
+def wake_aio_callbacks(count: int) -> float:
+    recs = _records(count)
+    r, w = os.pipe()
+    provider = _Provider()
+    provider.fd = r
+    intr = Interruptor(provider)
+    seen = [0]
+
+    def cb(gpio, value):
+        seen[0] += 1
+        if seen[0] == count:
+            intr.stop_waiting_for_interrupts()
+        else:
+            os.write(w, recs[seen[0]])
+
+    async def main():
+        intr.add_interrupt_callback(GPIO, cb)
+        t0 = time.perf_counter_ns()
+        os.write(w, recs[0])
+        await asyncio.wait_for(aio.wait_for_interrupts(intr), 120)
+        return (time.perf_counter_ns() - t0) / count
+
+    try:
+        return asyncio.run(main())
+    finally:
+        intr.cleanup_interrupts()
+        os.close(w)
+
+
+def wake_aio_edges(count: int, use_uvloop: bool) -> float:
+    recs = _records(count)
+    r, w = os.pipe()
+    provider = _Provider()
+    provider.fd = r
+    intr = Interruptor(provider)
+
+    async def main():
+        seen = 0
+        async with aio.edges(GPIO, interruptor=intr) as stream:
+            t0 = time.perf_counter_ns()
+            os.write(w, recs[0])
+            async for _event in stream:
+                seen += 1
+                if seen == count:
+                    break
+                os.write(w, recs[seen])
+        return (time.perf_counter_ns() - t0) / count
+
+    try:
+        if use_uvloop:
+            return uvloop.run(main()) if hasattr(uvloop, "run") else _run_uvloop(main)
+        return asyncio.run(main())
+    finally:
+        intr.cleanup_interrupts()
+        os.close(w)
+
+
+def wake_asyncio_reader(count: int) -> float:
+    recs = _records(count)
+    r, w = os.pipe()
+    unpack = struct.Struct("=QIIII24x").iter_unpack
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        seen = [0]
+
+        def on_readable():
+            for _record in unpack(os.read(r, EVENT_SIZE * 256)):
+                seen[0] += 1
+                if seen[0] == count:
+                    loop.remove_reader(r)
+                    done.set_result(None)
+                    return
+                os.write(w, recs[seen[0]])
+
+        loop.add_reader(r, on_readable)
+        t0 = time.perf_counter_ns()
+        os.write(w, recs[0])
+        await asyncio.wait_for(done, 120)
+        return (time.perf_counter_ns() - t0) / count
+
+    try:
+        return asyncio.run(main())
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+WAKE_SUBJECTS = {
+    "threaded": wake_threaded,
+    "asyncio_reader": wake_asyncio_reader,
+    "aio_callbacks": wake_aio_callbacks,
+    "aio_edges": lambda n: wake_aio_edges(n, False),
+    "aio_edges_uvloop": lambda n: wake_aio_edges(n, True),
+}
+
+
 def _now() -> tuple[int, int]:
     return time.perf_counter_ns(), time.process_time_ns()
 
@@ -266,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--edges", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=5, help="runs per subject (interleaved); best kept")
     ap.add_argument("--subjects", default=",".join(SUBJECTS))
+    ap.add_argument("--wakeups", type=int, default=20_000,
+                    help="edges of the one-edge-at-a-time part (0: skip it)")
     args = ap.parse_args(argv)
     subjects = [s for s in args.subjects.split(",") if s and (s != "aio_edges_uvloop" or uvloop)]
     best: dict[str, float] = {}
@@ -295,6 +438,15 @@ def main(argv: list[str] | None = None) -> int:
         "runs_ns_per_edge": all_runs,
         "ratios_over_bare": {s: round(v / floor, 2) for s, v in best.items() if floor and s != "bare"},
     }
+    if args.wakeups > 0:
+        wake: dict[str, float] = {}
+        names = [n for n in WAKE_SUBJECTS if n != "aio_edges_uvloop" or uvloop]
+        for _ in range(args.runs):
+            for name in names:
+                wake[name] = min(wake.get(name, float("inf")), WAKE_SUBJECTS[name](args.wakeups))
+        result["one_at_a_time_ns_per_edge"] = {n: round(v, 1) for n, v in wake.items()}
+        result["one_at_a_time_ratios_over_threaded"] = {
+            n: round(v / wake["threaded"], 2) for n, v in wake.items() if n != "threaded"}
     if "threaded" in best:
         result["ratios_over_threaded"] = {s: round(v / best["threaded"], 2) for s, v in best.items()
                                           if s.startswith("aio")}

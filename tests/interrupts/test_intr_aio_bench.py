@@ -20,7 +20,7 @@ def test_bench_aio_reports_latency_rates_and_ratios_for_both_writers():
     consumers = {"threaded", "aio_asyncio", "aio_callbacks"}
     for mode in ("process", "thread"):
         latency = result["latency_us"][mode]
-        assert consumers <= set(latency)
+        assert consumers | {"asyncio_floor"} <= set(latency)  # the floor: latency only
         for stats in latency.values():
             assert stats["samples"] == 40
             assert 0 <= stats["p50"] <= stats["p99"] <= stats["max"]
@@ -32,4 +32,5 @@ def test_bench_aio_reports_latency_rates_and_ratios_for_both_writers():
         steps = result["rate_steps"][mode]["queue_1365_records"]["aio_asyncio"]
         assert steps and all(step["achieved"] > 0 and step["lost"] >= 0 for step in steps)
     assert "latency_p50_aio_asyncio_over_threaded_process_writer" in result["ratios"]
+    assert "latency_p50_asyncio_floor_over_threaded_process_writer" in result["ratios"]
     assert result["uvloop"] is None or "aio_uvloop" in result["latency_us"]["process"]

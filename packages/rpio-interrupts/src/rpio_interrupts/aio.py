@@ -72,6 +72,7 @@ DEFAULT_MAX_QUEUE = 1024
 _STREAM_READ_RECORDS = 256
 # event.py's whole-record struct: records straight into tuples, with no intermediate LineEvent
 # per edge (the hot path of edges(); the layout is defined once, there)
+_get_running_loop = asyncio._get_running_loop  # public (documented for loop implementers), in C
 _new_event = tuple.__new__  # an EdgeEvent from its fields without NamedTuple._make's checks
 
 
@@ -121,6 +122,116 @@ class EdgeEvent(NamedTuple):
 
 
 _NEW, _OPEN, _CLOSED = "new", "open", "closed"
+_PENDING, _DONE, _CANCELLED = 0, 1, 2
+
+
+class _Waiter:
+    """What a stream's consumer awaits while the stream is empty: a future-like object (the
+    protocol ``asyncio.isfuture`` documents: ``_asyncio_future_blocking``, ``get_loop``,
+    ``add_done_callback``, ``result``, ``cancel``; asyncio's Task and uvloop accept it as they
+    accept a Future).
+
+    Why not an asyncio.Future: a Future schedules its done callbacks with ``call_soon``, so the
+    waiting task resumes one turn of the loop after the reader callback that resolved it, and each
+    edge costs the loop two turns (on asyncio's default loop, a pure-Python ``_run_once`` with its
+    own ``epoll_wait``). :meth:`wake_now` instead runs the task's wake-up at once, inside the reader
+    callback, when no task is running (the reader callback is called by the loop itself, so none
+    is); every other completion (close, timeout, cancellation, errors) is scheduled with
+    ``call_soon`` as a Future's is. Used by one awaiting task (``EdgeStream._next``), in the loop's
+    thread only.
+    """
+
+    __slots__ = ("_asyncio_future_blocking", "_callbacks", "_cancel_msg", "_loop", "_result",
+                 "_state")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+        self._state = _PENDING
+        self._result: Any = None
+        self._cancel_msg: Any = None
+        self._callbacks: list[tuple[Any, Any]] = []
+        self._asyncio_future_blocking = False
+
+    # -- the Future protocol the Task uses ----------------------------------------------------
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def done(self) -> bool:
+        return self._state != _PENDING
+
+    def cancelled(self) -> bool:
+        return self._state == _CANCELLED
+
+    def add_done_callback(self, fn: Any, *, context: Any = None) -> None:
+        if self._state != _PENDING:
+            self._loop.call_soon(fn, self, context=context)
+        else:
+            self._callbacks.append((fn, context))
+
+    def remove_done_callback(self, fn: Any) -> int:
+        kept = [(f, c) for f, c in self._callbacks if f != fn]
+        removed = len(self._callbacks) - len(kept)
+        self._callbacks = kept
+        return removed
+
+    def result(self) -> Any:
+        if self._state == _CANCELLED:
+            raise asyncio.CancelledError(*(() if self._cancel_msg is None else (self._cancel_msg,)))
+        if self._state != _DONE:
+            raise asyncio.InvalidStateError("result is not set")
+        return self._result
+
+    def exception(self) -> BaseException | None:
+        self.result()
+        return None
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self._state != _PENDING:
+            return False
+        self._state, self._cancel_msg = _CANCELLED, msg
+        self._schedule_callbacks()
+        return True
+
+    def set_result(self, value: Any) -> None:
+        """Complete the waiter; its callbacks run in a later turn (as a Future's do)."""
+        if self._state != _PENDING:
+            raise asyncio.InvalidStateError(f"{self!r} is already done")
+        self._state, self._result = _DONE, value
+        self._schedule_callbacks()
+
+    def wake_now(self, value: Any) -> None:
+        """Complete the waiter and run the waiting task's wake-up now, in this turn of the loop.
+        Only from a callback the loop itself runs (a reader callback): the task resumes inside
+        it. If a task is running (this was reached from a task), it falls back to set_result."""
+        if asyncio.current_task(self._loop) is not None:
+            self.set_result(value)
+            return
+        self._state, self._result = _DONE, value
+        callbacks, self._callbacks = self._callbacks, []
+        for fn, context in callbacks:
+            if context is None:
+                fn(self)
+            else:
+                context.run(fn, self)
+
+    def _schedule_callbacks(self) -> None:
+        callbacks, self._callbacks = self._callbacks, []
+        for fn, context in callbacks:
+            self._loop.call_soon(fn, self, context=context)
+
+    def __await__(self) -> Any:
+        if self._state == _PENDING:
+            self._asyncio_future_blocking = True
+            yield self  # the Task registers its wake-up with add_done_callback
+        if self._state == _PENDING:
+            raise RuntimeError("await wasn't used with future")
+        return self.result()
+
+    __iter__ = __await__
+
+    def __repr__(self) -> str:
+        state = ("pending", "done", "cancelled")[self._state]
+        return f"<RPIO.aio waiter {state}>"
 
 
 class EdgeStream:
@@ -158,7 +269,7 @@ class EdgeStream:
         self._rest = b""
         self._last_ns: int | None = None
         self._reading = False
-        self._waiter: asyncio.Future | None = None
+        self._waiter: _Waiter | None = None
         self._error: BaseException | None = None
         self._eof = False
 
@@ -213,6 +324,21 @@ class EdgeStream:
             if self._reading:
                 return queue.popleft()
             return self._pop()
+        loop = self._loop
+        if (self._state == _OPEN and self._waiter is None and not self._eof and self._error is None
+                and loop is _get_running_loop()):
+            # the consumer caught up: wait here (the reader callback resumes this task in its own
+            # turn, see _Waiter), without _next's frame; everything else goes through _next
+            waiter = self._waiter = _Waiter(loop)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                self.close()  # like an async generator: a cancelled wait ends the stream
+                raise
+            finally:
+                self._waiter = None
+            if queue:
+                return self._pop()
         event = await self._next(None)
         assert event is not None
         return event
@@ -335,7 +461,7 @@ class EdgeStream:
             self._stop_reading()  # back-pressure: the kernel queues (and counts) what follows
         waiter = self._waiter
         if queue and waiter is not None and not waiter.done():
-            waiter.set_result(False)
+            waiter.wake_now(False)  # the consumer resumes here, in this turn of the loop
 
     def _count_lost(self, count: int) -> None:
         if not self._lost:
@@ -387,7 +513,7 @@ class EdgeStream:
                 if self._waiter is not None:
                     raise RuntimeError(f"another task is already waiting on {self!r}")
                 assert self._loop is not None
-                waiter = self._waiter = self._loop.create_future()
+                waiter = self._waiter = _Waiter(self._loop)
                 if timeout is not None and timer is None:
                     timer = self._loop.call_later(timeout, _time_out, waiter)
                 try:
@@ -412,7 +538,7 @@ def _on_readable(ref: weakref.ref[EdgeStream]) -> None:
         stream._on_readable()
 
 
-def _time_out(waiter: asyncio.Future) -> None:
+def _time_out(waiter: _Waiter) -> None:
     if not waiter.done():
         waiter.set_result(True)
 
