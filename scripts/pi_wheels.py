@@ -150,11 +150,23 @@ def build(args: argparse.Namespace) -> int:
 
 
 # -- proving them under emulation -----------------------------------------------------------------
-def arm64_root(version: str) -> pathlib.Path:
-    suite = TARGETS[version]
-    root = CACHE / "rpio-roots" / f"arm64-{suite}"
-    run([str(ROOT / ".ci" / "debian-root"), "arm64", suite, str(root), "python3-dev"])
+def debian_root(arch: str, suite: str, packages: list[str]) -> pathlib.Path:
+    """A cached Debian root of `arch` (run under qemu-user) holding `packages`: made once by
+    .ci/debian-root; packages a cached root lacks are installed into it with its own apt."""
+    root = CACHE / "rpio-roots" / f"{arch}-{suite}"
+    run([str(ROOT / ".ci" / "debian-root"), arch, suite, str(root), *packages])
+    missing = subprocess.run(["chroot", str(root), "dpkg-query", "-W", *packages], capture_output=True)
+    if missing.returncode:
+        log(f"installing {' '.join(packages)} into {root} (emulated apt: minutes)")
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8"}
+        run(["chroot", str(root), "apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
+        run(["chroot", str(root), "apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
+            env=env, stdout=subprocess.DEVNULL)
     return root
+
+
+def arm64_root(version: str, packages: tuple[str, ...] = ()) -> pathlib.Path:
+    return debian_root("arm64", TARGETS[version], ["python3-dev", *packages])
 
 
 def cpp_test_binaries(out: pathlib.Path) -> list[pathlib.Path]:

@@ -89,11 +89,14 @@ struct ProcInfo {
     char state = 0;
 };
 
-// Start time (field 22) and state (field 3) of /proc/PID/stat; zeros if unreadable.
+// Start time (field 22) and state (field 3) of the process's main thread; zeros if unreadable.
+// /proc/PID/task/PID/stat, not /proc/PID/stat: the same fields, but qemu-user (how the Pi wheels
+// are tested) synthesizes a process's own /proc/PID/stat with a start time one tick off from
+// what every other process reads, so a board would take its own attachment for a reused pid.
 ProcInfo proc_info(int pid) {
     ProcInfo info;
     char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    std::snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, pid);
     const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return info;
     char buf[1024];

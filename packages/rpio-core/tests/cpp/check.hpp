@@ -16,6 +16,11 @@ struct Case {
 std::vector<Case>& registry();
 void fail(const char* file, int line, const std::string& what);
 
+// Thrown by SKIP(why): the case cannot run here (said in the output, counted apart).
+struct Skipped {
+    std::string why;
+};
+
 struct Register {
     Register(const char* name, std::function<void()> fn) { registry().push_back({name, std::move(fn)}); }
 };
@@ -28,6 +33,8 @@ struct Register {
     static void name();                                                             \
     static ::rpio_test::Register RPIO_CAT(register_, name)(#name, &name);           \
     static void name()
+
+#define SKIP(why) throw ::rpio_test::Skipped{why}
 
 #define CHECK(cond) \
     do { if (!(cond)) ::rpio_test::fail(__FILE__, __LINE__, "CHECK(" #cond ")"); } while (0)

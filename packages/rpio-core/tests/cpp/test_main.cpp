@@ -20,11 +20,15 @@ void fail(const char* file, int line, const std::string& what) {
 }  // namespace rpio_test
 
 int main() {
-    int failed_cases = 0;
+    int failed_cases = 0, skipped = 0;
     for (const auto& c : rpio_test::registry()) {
         const int before = rpio_test::g_failures;
         try {
             c.fn();
+        } catch (const rpio_test::Skipped& s) {
+            ++skipped;
+            std::cout << "skip  " << c.name << ": " << s.why << "\n";
+            continue;
         } catch (const std::exception& e) {
             rpio_test::fail(c.name, 0, std::string("unexpected exception: ") + e.what());
         }
@@ -33,6 +37,7 @@ int main() {
         std::cout << (ok ? "ok    " : "FAIL  ") << c.name << "\n";
     }
     const size_t total = rpio_test::registry().size();
-    std::cout << (total - failed_cases) << " passed, " << failed_cases << " failed\n";
+    std::cout << (total - failed_cases - skipped) << " passed, " << failed_cases << " failed, " << skipped
+              << " skipped\n";
     return failed_cases == 0 ? 0 : 1;
 }
