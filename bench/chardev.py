@@ -164,16 +164,22 @@ def rpio(chip, calls, repeat):
     return run_json([sys.executable, "-c", RPIO_SCRIPT, str(calls), str(repeat)], env=env)
 
 
-def rpi_lgpio(chip, calls, repeat, path, workdir):
+def rpi_lgpio(chip, calls, repeat, path):
     env = dict(os.environ, RPI_LGPIO_REVISION="c03111",
                RPI_LGPIO_CHIP=chip.name[len("gpiochip"):])
     if path:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (path, env.get("PYTHONPATH")) if p)
+    # lgpio makes its notification FIFO in LG_WD (else the working directory) and does not check
+    # mkfifo: on the VM's 9p mounts that fails and lgpio reports only the chmod after it. A tmpfs
+    # directory of its own, then.
+    fifo_dir = tempfile.mkdtemp(prefix="rpio-bench-lgpio-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    env["LG_WD"] = fifo_dir
     try:
-        return run_json([sys.executable, "-c", LGPIO_SCRIPT, str(calls), str(repeat)], env=env,
-                        cwd=workdir)  # lgpio keeps its notification pipe in the working directory
+        return run_json([sys.executable, "-c", LGPIO_SCRIPT, str(calls), str(repeat)], env=env, cwd=fifo_dir)
     except RuntimeError as error:
         return {"skipped": f"rpi-lgpio did not run: {error}"}
+    finally:
+        shutil.rmtree(fifo_dir, ignore_errors=True)
 
 
 def main(argv=None):
@@ -196,7 +202,7 @@ def main(argv=None):
             for name, measure in (
                 ("bare_ioctl", lambda: bare_ioctl(chip, args.calls, args.repeat, workdir)),
                 ("rpio", lambda: rpio(chip, args.calls, args.repeat)),
-                ("rpi_lgpio", lambda: rpi_lgpio(chip, lgpio_calls, args.repeat, args.lgpio_path, workdir)),
+                ("rpi_lgpio", lambda: rpi_lgpio(chip, lgpio_calls, args.repeat, args.lgpio_path)),
             ):
                 got = measure()
                 best = results.setdefault(name, got)

@@ -61,7 +61,8 @@ def tree_rss_kib(top):
 
 
 start = time.monotonic()
-proc = subprocess.Popen([target + "/bin/python", "-m", "pip", "install", "-q", "--disable-pip-version-check", *args])
+proc = subprocess.Popen([target + "/bin/python", "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
+                        stdout=sys.stderr)
 peak_tree = 0
 while proc.poll() is None:
     peak_tree = max(peak_tree, tree_rss_kib(proc.pid))
@@ -76,7 +77,8 @@ print(json.dumps({"wall_s": round(wall, 1), "peak_rss_mib": round(peak_kib / 102
 
 
 def measure(python: list[str], target: str, args: list[str], env: dict[str, str] | None = None) -> dict:
-    out = subprocess.run([*python, "-c", MEASURE, target, *args], check=True, capture_output=True,
+    # pip's errors go to stderr as they come (a failed build is seen, not swallowed)
+    out = subprocess.run([*python, "-c", MEASURE, target, *args], check=True, stdout=subprocess.PIPE,
                          text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 

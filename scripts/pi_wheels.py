@@ -232,6 +232,10 @@ def test(args: argparse.Namespace) -> int:
         shutil.copytree(ROOT / "examples", stage / "examples")
         shutil.copy2(ROOT / "VERSION", stage / "VERSION")  # tests compare against the one version file
         shutil.copytree(ROOT / "tests", stage / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+        # the sources too: some tests read them (the shared C++ headers) or build from them (the
+        # opt-in RPi.GPIO package)
+        shutil.copytree(ROOT / "packages", stage / "packages",
+                        ignore=shutil.ignore_patterns("build", "dist", "__pycache__", "*.egg-info", "*.so"))
         # this network intercepts TLS: the root trusts the same CAs as this machine for PyPI
         shutil.copy2("/etc/ssl/certs/ca-certificates.crt", root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
         tiers = "" if args.quick else (

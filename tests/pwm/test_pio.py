@@ -109,13 +109,15 @@ def test_fallback_order_pio_then_hardware_pwm_then_software(monkeypatch, caplog)
     assert isinstance(e3.active, PioPwmEngine) and be.pio.sm_of(18) == 0
 
 
-def test_the_pin_writer_abi_headers_are_identical():
-    # rpio_core exports the table, rpio_pwm consumes it; each package carries the header.
+@pytest.mark.parametrize("header", ["pin_writer_abi.h", "signal_free_thread.h"])
+def test_the_shared_headers_are_identical(header):
+    # rpio_core exports the pin-writer table and rpio_pwm consumes it; both start threads the same
+    # way. Each package carries the headers (each builds alone).
     import pathlib
 
     root = pathlib.Path(__file__).resolve().parents[2] / "packages"
-    core = (root / "rpio-core" / "include" / "rpio" / "pin_writer_abi.h").read_bytes()
-    pwm = (root / "rpio-pwm" / "include" / "rpio_pwm" / "pin_writer_abi.h").read_bytes()
+    core = (root / "rpio-core" / "include" / "rpio" / header).read_bytes()
+    pwm = (root / "rpio-pwm" / "include" / "rpio_pwm" / header).read_bytes()
     assert core == pwm
 
 

@@ -23,6 +23,7 @@
 #include "rpio/bcm2835.hpp"
 #include "rpio/error.hpp"
 #include "rpio/rp1.hpp"
+#include "rpio/signal_free_thread.h"
 #include "rpio/sim_events.hpp"
 
 namespace rpio {
@@ -1630,7 +1631,7 @@ void PinWorld::generator_start(const std::string& name) {
         resolve_l(bit(p.gpio), Cause{CauseKind::Part, p.name});
     }
     join_generators(id);
-    std::unique_ptr<std::thread> t(new std::thread(&PinWorld::generator_thread, this, id, run));
+    std::unique_ptr<std::thread> t(new std::thread(rpio_threads::signal_free_thread(&PinWorld::generator_thread, this, id, run)));
     std::lock_guard<std::mutex> lk(gens_mu_);
     gens_[id] = std::move(t);
 }

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "rpio_pwm/signal_free_thread.h"
+
 namespace rpio_pwm {
 
 ModelBoardLink::ModelBoardLink(SimSoc& sim, std::shared_ptr<TableSink> sink, int64_t t0_ns)
@@ -64,7 +66,7 @@ void ModelBoardLink::start_pump(int64_t period_ns, uint64_t catchup_ticks) {
         std::lock_guard<std::mutex> l(pump_mu_);
         pump_stop_ = false;
     }
-    pump_ = std::thread(&ModelBoardLink::pump, this);
+    pump_ = rpio_threads::signal_free_thread(&ModelBoardLink::pump, this);
 }
 
 void ModelBoardLink::stop_pump() {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "rpio_pwm/signal_free_thread.h"
 #include "rpio_pwm/soc.hpp"
 
 namespace rpio_pwm {
@@ -192,7 +193,7 @@ void EmulatedDevice::start_pump(int64_t period_ns) {
         std::lock_guard<std::mutex> l(pump_mu_);
         pump_stop_ = false;
     }
-    pump_ = std::thread([this] {
+    pump_ = rpio_threads::signal_free_thread([this] {
         ::prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
         int64_t next = monotonic_now_ns();
         std::unique_lock<std::mutex> lk(pump_mu_);

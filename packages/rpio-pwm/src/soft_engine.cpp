@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 
+#include "rpio_pwm/signal_free_thread.h"
 #include "rpio_pwm/soc.hpp"
 
 namespace rpio_pwm {
@@ -184,7 +185,7 @@ void SoftEngine::set_pin(int gpio, int64_t period, const std::vector<std::pair<i
         changed_ = true;
         if (threaded_ && !thread_.joinable()) {
             stopping_ = false;
-            thread_ = std::thread(&SoftEngine::loop, this);
+            thread_ = rpio_threads::signal_free_thread(&SoftEngine::loop, this);
         }
     }
     cv_.notify_all();
