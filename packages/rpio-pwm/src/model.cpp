@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "rpio_pwm/wide.hpp"
+
 namespace rpio_pwm {
 
 namespace {
@@ -537,11 +539,11 @@ void SimSoc::refresh_pacer(int which) {
         uint64_t divi = (k.div >> 12) & 0xFFFu;
         if (divi < 2) fault("clock divisor DIVI " + S(divi) + " is below 2");
         if (range == 0) fault(std::string(which == kPwm ? "PWM RNG1" : "PCM frame length") + " is 0");
-        unsigned __int128 num = static_cast<unsigned __int128>(range) * divi * kTicksPerUs * 1000000u;
-        if (num % src_hz != 0)
+        const WideDivision slot = div_wide(mul_wide(uint64_t{range} * divi, uint64_t{kTicksPerUs} * 1000000u), src_hz);
+        if (slot.remainder != 0)
             fault("pacing slot of " + S(range) + " ticks of " + S(src_hz) + " Hz / " + S(divi) +
                   " is not a whole number of model ticks (1/720720 us)");
-        uint64_t period = static_cast<uint64_t>(num / src_hz);
+        const uint64_t period = slot.quotient.hi ? UINT64_MAX : slot.quotient.lo;
         if (!p.running) p.next_drain = now_ + period;
         p.period = period;
     } else {

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "rpio_pwm/signal_free_thread.h"
+#include "rpio_pwm/wide.hpp"
 
 namespace rpio_pwm {
 
@@ -50,8 +51,7 @@ void ModelBoardLink::sync_to_now(uint64_t catchup) {
     std::lock_guard<std::recursive_mutex> l(mu_);
     const int64_t now = monotonic_now_ns();
     if (now <= t0_) return;
-    const unsigned __int128 target128 = static_cast<unsigned __int128>(now - t0_) * SimSoc::kTicksPerUs / 1000;
-    const uint64_t target = static_cast<uint64_t>(target128);
+    const uint64_t target = mul_div(static_cast<uint64_t>(now - t0_), SimSoc::kTicksPerUs, 1000);
     const uint64_t cur = sim_.now();
     if (target <= cur) return;
     if (catchup && target - cur > catchup) sim_.skip_to(target - catchup);

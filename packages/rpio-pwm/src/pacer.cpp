@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "rpio_pwm/wide.hpp"
+
 namespace rpio_pwm {
 
 std::string PacerConfig::describe() const {
@@ -22,10 +24,11 @@ std::optional<PacerConfig> try_compute_pacer(const SocInfo& soc, Pacing pacing, 
         if (hz == 0 || divi < 2 || divi > 4095) return std::nullopt;
         // slot = range * divi / hz seconds must equal incr_us / channels microseconds exactly:
         // range = hz * incr_us / (1e6 * divi * channels)
-        unsigned __int128 num = static_cast<unsigned __int128>(hz) * incr_us;
-        unsigned __int128 den = static_cast<unsigned __int128>(1000000u) * divi * channels;
-        if (num % den != 0) return std::nullopt;
-        unsigned __int128 range = num / den;
+        const Wide den = mul_wide(uint64_t{1000000u} * divi, channels);
+        if (den.hi) return std::nullopt;  // a slot that short is below any clock's resolution
+        const WideDivision q = div_wide(mul_wide(hz, incr_us), den.lo);
+        if (q.remainder != 0 || q.quotient.hi) return std::nullopt;
+        const uint64_t range = q.quotient.lo;
         if (range < min_range || range > max_range) return std::nullopt;
         PacerConfig c;
         c.pacing = pacing;

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "rpio_pwm/soc.hpp"
+#include "rpio_pwm/wide.hpp"
 
 namespace rpio_pwm {
 namespace pio {
@@ -498,14 +499,13 @@ PwmPlan plan_pwm(uint64_t period_ns, uint64_t high_ns, uint64_t clock_hz) {
         return p;
     }
     // SM cycles of a divider: period * clock / (div * 1e9). Counts are 16 bits (+ the fixed extras).
-    const unsigned __int128 pc = static_cast<unsigned __int128>(period_ns) * clock_hz;  // ns * Hz
-    auto cycles = [&](uint64_t ns, uint32_t div) {
-        return static_cast<double>(static_cast<unsigned __int128>(ns) * clock_hz) / (1e9 * div);
-    };
+    const Wide pc = mul_wide(period_ns, clock_hz);  // ns * Hz
+    auto cycles = [&](uint64_t ns, uint32_t div) { return mul_wide(ns, clock_hz).as_double() / (1e9 * div); };
     const uint64_t max_period = 0xFFFFull + 6;  // any width then fits both 16-bit counts
-    uint32_t min_div = static_cast<uint32_t>((pc / 1000000000u + max_period - 1) / max_period);
-    if (min_div == 0) min_div = 1;
-    if (min_div > 65535) throw PwmArgumentError("the period is too long for the PIO's 16-bit divider and counts");
+    const uint64_t period_cycles = mul_div(period_ns, clock_hz, 1000000000u);  // at divider 1
+    const uint64_t min_div64 = period_cycles / max_period + (period_cycles % max_period != 0);
+    if (min_div64 > 65535) throw PwmArgumentError("the period is too long for the PIO's 16-bit divider and counts");
+    const uint32_t min_div = min_div64 ? static_cast<uint32_t>(min_div64) : 1;
     // The divider depends on the period only, so every width at one frequency uses the same one
     // (a width change is then just a new FIFO word). Preferred: a cycle that divides 1 us (every
     // width in whole microseconds is exact) and a whole period; then a whole period; else the
@@ -514,17 +514,16 @@ PwmPlan plan_pwm(uint64_t period_ns, uint64_t high_ns, uint64_t clock_hz) {
     const uint32_t last = std::min<uint32_t>(65535, min_div * 8 + 64);
     for (int pass = 0; pass < 2 && !chosen; ++pass) {
         for (uint32_t d = min_div; d <= last; ++d) {
-            const unsigned __int128 unit = static_cast<unsigned __int128>(d) * 1000000000u;  // one cycle, ns*Hz
-            if (pc % unit != 0) continue;
-            if (pass == 0 && (static_cast<unsigned __int128>(1000) * clock_hz) % unit != 0) continue;
+            const uint64_t unit = uint64_t{d} * 1000000000u;  // one cycle, ns*Hz
+            if (div_wide(pc, unit).remainder != 0) continue;
+            if (pass == 0 && mul_mod(1000, clock_hz, unit) != 0) continue;
             chosen = d;
             break;
         }
     }
     {
-        const unsigned __int128 unit = static_cast<unsigned __int128>(chosen ? chosen : min_div) * 1000000000u;
-        const unsigned __int128 hc = static_cast<unsigned __int128>(high_ns) * clock_hz;
-        p.exact = chosen && hc % unit == 0;
+        const uint64_t unit = uint64_t{chosen ? chosen : min_div} * 1000000000u;
+        p.exact = chosen && mul_mod(high_ns, clock_hz, unit) == 0;
     }
     if (!chosen) chosen = min_div;
     uint64_t P = static_cast<uint64_t>(cycles(period_ns, chosen) + 0.5);

@@ -10,6 +10,7 @@
 
 #include "rpio_pwm/signal_free_thread.h"
 #include "rpio_pwm/soc.hpp"
+#include "rpio_pwm/wide.hpp"
 
 namespace rpio_pwm {
 namespace pio {
@@ -117,8 +118,8 @@ void EmulatedDevice::sync_to_now() {
     std::lock_guard<std::recursive_mutex> l(mu_);
     const int64_t now = monotonic_now_ns();
     if (now <= t0_) return;
-    const unsigned __int128 c = static_cast<unsigned __int128>(now - t0_) * clock_hz_ / 1000000000u;
-    if (static_cast<uint64_t>(c) > block_.now()) block_.run_until(static_cast<uint64_t>(c));
+    const uint64_t c = mul_div(static_cast<uint64_t>(now - t0_), clock_hz_, 1000000000u);
+    if (c > block_.now()) block_.run_until(c);
 }
 
 void EmulatedDevice::run_to_cycle(uint64_t cycle) {

@@ -21,6 +21,7 @@
 #include "rpio_pwm/pacer.hpp"
 #include "rpio_pwm/soft_engine.hpp"
 #include "rpio_pwm/pio.hpp"
+#include "rpio_pwm/wide.hpp"
 #include <thread>
 #include <atomic>
 #include <chrono>
@@ -731,6 +732,31 @@ TEST(pio_pwm_program_exact_widths_and_period_boundary) {
     CHECK(plan_pwm(1000, 0).constant == 0 && plan_pwm(1000, 1000).constant == 1);
     const PwmPlan f1m = plan_pwm(1000, 500);  // 1 MHz: 200 cycles at 200 MHz, 100 high
     CHECK(f1m.exact && f1m.div_int == 1 && f1m.period_cycles == 200 && f1m.high_cycles == 100);
+}
+
+TEST(wide_products_and_divisions_are_exact) {
+    // the 128-bit maths of the timing code, without unsigned __int128 (absent on 32-bit ARM)
+    const Wide m = mul_wide(UINT64_MAX, UINT64_MAX);  // (2^64 - 1)^2 = 2^128 - 2^65 + 1
+    CHECK(m.hi == UINT64_MAX - 1 && m.lo == 1);
+    const WideDivision q = div_wide(m, UINT64_MAX);
+    CHECK(q.quotient.hi == 0 && q.quotient.lo == UINT64_MAX && q.remainder == 0);
+    CHECK(mul_div(20000000000ull, 200000000ull, 1000000000u) == 4000000000ull);  // 20 s at 200 MHz
+    CHECK(mul_mod(1000, 200000000ull, 3000000000ull) == 2000000000ull);
+    CHECK(mul_div(UINT64_MAX, 4, 2) == UINT64_MAX);  // a quotient past 64 bits saturates
+#ifdef __SIZEOF_INT128__
+    uint64_t x = 0x9E3779B97F4A7C15ull;  // against the compiler's own 128-bit integers, where it has them
+    for (int i = 0; i < 2000; ++i) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        const uint64_t a = x, b = (x * 0x2545F4914F6CDD1Dull) >> (i % 64), d = (x >> (i % 61)) | 1u;
+        const unsigned __int128 n = static_cast<unsigned __int128>(a) * b;
+        const Wide w = mul_wide(a, b);
+        CHECK(w.hi == static_cast<uint64_t>(n >> 64) && w.lo == static_cast<uint64_t>(n));
+        const WideDivision r = div_wide(w, d);
+        const unsigned __int128 nq = n / d;
+        CHECK(r.remainder == static_cast<uint64_t>(n % d));
+        CHECK(r.quotient.hi == static_cast<uint64_t>(nq >> 64) && r.quotient.lo == static_cast<uint64_t>(nq));
+    }
+#endif
 }
 
 int main() {
