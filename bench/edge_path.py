@@ -238,12 +238,16 @@ def _records(count: int) -> list[bytes]:
             for i in range(count)]
 
 
-def wake_threaded(count: int) -> float:
-    recs = _records(count)
+def _piped(count: int) -> tuple[list[bytes], int, Interruptor]:
+    """The records, the write end of the pipe they go into, and an Interruptor reading its other end."""
     r, w = os.pipe()
     provider = _Provider()
     provider.fd = r
-    intr = Interruptor(provider)
+    return _records(count), w, Interruptor(provider)
+
+
+def wake_threaded(count: int) -> float:
+    recs, w, intr = _piped(count)
     done = threading.Event()
     seen = [0]
 
@@ -268,11 +272,7 @@ def wake_threaded(count: int) -> float:
 
 
 def wake_aio_callbacks(count: int) -> float:
-    recs = _records(count)
-    r, w = os.pipe()
-    provider = _Provider()
-    provider.fd = r
-    intr = Interruptor(provider)
+    recs, w, intr = _piped(count)
     seen = [0]
 
     def cb(gpio, value):
@@ -297,11 +297,7 @@ def wake_aio_callbacks(count: int) -> float:
 
 
 def wake_aio_edges(count: int, use_uvloop: bool) -> float:
-    recs = _records(count)
-    r, w = os.pipe()
-    provider = _Provider()
-    provider.fd = r
-    intr = Interruptor(provider)
+    recs, w, intr = _piped(count)
 
     async def main():
         seen = 0
