@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from ._threads import start_signal_free
+
 __all__ = ["SerialPool", "current_owner"]
 
 log = logging.getLogger("RPIO.interrupts")
@@ -84,7 +86,7 @@ class SerialPool:
         t = threading.Thread(target=self._work, args=(self._gen,),
                              name=f"{self._name}-{len(self._threads) + 1}", daemon=False)
         self._threads.append(t)
-        t.start()
+        start_signal_free(t)
 
     def _work(self, gen: int) -> None:
         _local.pool = self

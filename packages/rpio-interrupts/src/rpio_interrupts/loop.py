@@ -31,6 +31,7 @@ from typing import Any, Self
 
 from . import aio_ownership as _ownership
 from ._pool import SerialPool, current_owner
+from ._threads import start_signal_free
 from .event import _RECORD, EDGE_FALLING, EDGE_RISING, EVENT_SIZE, LineEvent
 from .exceptions import (
     ConflictError,
@@ -997,7 +998,7 @@ class Interruptor:
                                                       name=self._name, daemon=False)
                         try:
                             self._run = run
-                            run.thread.start()
+                            start_signal_free(run.thread)
                         except BaseException:
                             # interrupted (Ctrl-C, SIGTERM as KeyboardInterrupt) before the thread
                             # started: this run never was, so nobody waits for it to end

@@ -60,6 +60,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
 
+from rpio_interrupts._threads import start_signal_free
 from rpio_interrupts.event import EVENT_SIZE, decode_events
 
 from .board import Edge, ReadOnlyError, Source, current_source
@@ -919,7 +920,7 @@ class BoardServer:
         if not _is_loopback(self.host) and self.source.writable and not self.source.simulated:
             log.warning("the board page of a real Pi listens on %s with writes allowed: anyone "
                         "who reaches port %d can set its outputs", self.host, port)
-        self.watcher.start()
+        start_signal_free(self.watcher)  # and its cause finder, started from there
         self.watcher.ready.wait(10)
 
     def start(self) -> BoardServer:
@@ -928,7 +929,7 @@ class BoardServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.1},
                                         name="rpio-board-http", daemon=True)
-        self._thread.start()
+        start_signal_free(self._thread)
         return self
 
     def serve_forever(self) -> None:

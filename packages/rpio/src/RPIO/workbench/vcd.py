@@ -40,6 +40,8 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from rpio_interrupts._threads import start_signal_free
+
 from .layout import layout_for, open_edge_lines
 
 PathOrFile = Union[str, "os.PathLike[str]", IO[str]]
@@ -326,7 +328,7 @@ class Recorder:
         self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._follow, name="rpio-vcd-recorder",
                                         daemon=True)
-        self._thread.start()
+        start_signal_free(self._thread)
         return self
 
     def _drain(self, fds) -> None:
@@ -756,7 +758,7 @@ class Replay:
                 pass  # kept in self.error
 
         self._thread = threading.Thread(target=target, name="rpio-vcd-replay", daemon=True)
-        self._thread.start()
+        start_signal_free(self._thread)
         return self
 
     def wait(self, timeout: Optional[float] = None) -> bool:
