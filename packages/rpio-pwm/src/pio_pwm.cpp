@@ -256,12 +256,15 @@ PwmPlan PioPwm::plan(int gpio) const {
     return slots_[sm].plan;
 }
 
-void PioPwm::program_sm(int sm, int gpio, const PwmPlan& p) {
+void PioPwm::program_sm(int sm, int gpio, const PwmPlan& p, bool take_pin) {
     dev_->set_enabled(sm, false);
     dev_->sm_init(sm, origin_, PwmProgram::config(origin_, gpio, p.div_int ? p.div_int : 1));
     dev_->clear_fifos(sm);
     dev_->exec(sm, enc_set(0, p.constant == 1 ? 1 : 0));  // set pins: the level before the first period
     dev_->exec(sm, enc_set(4, 1));                         // set pindirs, 1
+    // The pin becomes the PIO's before the program runs: switched later, the pin would show the
+    // first pulse only from the switch on, cut short.
+    if (take_pin) dev_->gpio_function(gpio, true);
     if (p.constant < 0) {
         dev_->put(sm, p.word);
         dev_->set_enabled(sm, true);
@@ -282,7 +285,7 @@ bool PioPwm::set(int gpio, uint64_t period_ns, uint64_t high_ns) {
                 dev_->put(sm, p.word);
             }
         } else {
-            program_sm(sm, gpio, p);  // another divider, or to/from 0 % / 100 %: restart now
+            program_sm(sm, gpio, p, false);  // another divider, or to/from 0 % / 100 %: restart now
         }
         return true;
     }
@@ -298,8 +301,7 @@ bool PioPwm::set(int gpio, uint64_t period_ns, uint64_t high_ns) {
         }
         slots_[i].gpio = gpio;
         slots_[i].plan = p;
-        program_sm(i, gpio, p);
-        dev_->gpio_function(gpio, true);
+        program_sm(i, gpio, p, true);
         return true;
     }
     return false;

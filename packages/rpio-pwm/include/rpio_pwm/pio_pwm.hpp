@@ -184,7 +184,8 @@ private:
         int gpio = -1;
         PwmPlan plan;
     };
-    void program_sm(int sm, int gpio, const PwmPlan& p);
+    // take_pin: a new slot; the pin is switched to the PIO after the forced SETs, before the SM runs
+    void program_sm(int sm, int gpio, const PwmPlan& p, bool take_pin);
     std::shared_ptr<Device> dev_;
     int origin_ = -1;
     std::array<Slot, kSms> slots_{};
