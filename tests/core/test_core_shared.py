@@ -245,23 +245,8 @@ def test_several_processes_writing_at_once_do_not_corrupt_the_board(board):
     assert chip.attached_pids() == [os.getpid()]
 
 
-def _robust_futex_lists() -> bool:
-    """The kernel hands a dead thread's robust locks on (EOWNERDEAD); qemu-user cannot, and says
-    so with ENOSYS from get_robust_list (how the Pi wheels are tested under emulation)."""
-    import ctypes
-    import platform
-
-    number = {"x86_64": 274, "aarch64": 100, "armv7l": 339, "armv6l": 339}.get(platform.machine())
-    if number is None:
-        return True  # unknown here: let the test say
-    libc = ctypes.CDLL(None, use_errno=True)
-    head, size = ctypes.c_void_p(), ctypes.c_size_t()
-    return libc.syscall(number, 0, ctypes.byref(head), ctypes.byref(size)) == 0
-
-
 # a process killed while it holds the board's lock (a generator thread holds it often)
-needs_robust_futex_lists = pytest.mark.skipif(
-    not _robust_futex_lists(), reason="no robust futex lists here (qemu-user): a dead holder's lock is never handed on")
+needs_robust_futex_lists = pytest.mark.native_kernel("no robust futex lists: a dead holder's lock is never handed on")
 
 
 @needs_robust_futex_lists
