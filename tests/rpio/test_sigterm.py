@@ -190,7 +190,7 @@ def test_sigterm_stops_pwm_with_its_pin_low(board, body):
 USER_HANDLER = """
     import os, signal, sys
     def mine(signum, frame):
-        os.write(1, b"mine\n")  # not print(): the signal may come while print("ready") still flushes
+        os.write(1, b"mine\\n")  # not print(): the signal may come while print("ready") still flushes
         sys.exit(42)
     signal.signal(signal.SIGTERM, mine)
     import RPIO as GPIO
