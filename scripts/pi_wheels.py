@@ -239,7 +239,8 @@ def test(args: argparse.Namespace) -> int:
         # this network intercepts TLS: the root trusts the same CAs as this machine for PyPI
         shutil.copy2("/etc/ssl/certs/ca-certificates.crt", root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
         tiers = "" if args.quick else (
-            "python -m pip install -q pytest pytest-timeout\n"
+            "python -m pip install -q pytest pytest-timeout jsonschema\n"  # jsonschema: the selftest report's schema
+
             "python -m pytest -q -p no:cacheprovider --timeout=900 "
             f"{' '.join(args.pytest_args) or 'tests/core tests/rpio tests/pwm'}\n")
         script = f"""
