@@ -177,11 +177,15 @@ def main() -> None:
     parser.add_argument("--no-armhf", action="store_true")
     parser.add_argument("--no-here", action="store_true")
     args = parser.parse_args()
+    # stdout carries the JSON alone: what the steps print (debootstrap, apt, pip) goes to stderr
+    sys.stdout.flush()
+    json_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     result: dict = {"benchmark": "install", "cpus": os.cpu_count()}
     result["here"] = {"skipped": "--no-here"} if args.no_here else here()
     result["arm64_emulated"] = {"skipped": "--no-arm64"} if args.no_arm64 else emulated("arm64")
     result["armhf_emulated"] = {"skipped": "--no-armhf"} if args.no_armhf else emulated("armhf")
-    print(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1), file=json_out, flush=True)
 
 
 if __name__ == "__main__":
