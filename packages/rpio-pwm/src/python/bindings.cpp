@@ -3,20 +3,16 @@
 // private (rpio_pwm._pwm).
 #include "bindings_shared.hpp"
 
-#include <optional>
-#include <map>
-#include <cerrno>
-#include <cstring>
-#include <tuple>
 #include <unistd.h>
+
+#include <cstring>
+#include <optional>
 
 #include "rpio_pwm/controller.hpp"
 #include "rpio_pwm/hardware.hpp"
 #include "rpio_pwm/model.hpp"
 #include "rpio_pwm/pacer.hpp"
 #include "rpio_pwm/soft_engine.hpp"
-#include "rpio_pwm/model_link.hpp"
-#include "rpio_pwm/pio_pwm.hpp"
 
 using namespace rpio_pwm;
 using namespace rpio_pwm_py;
