@@ -9,7 +9,11 @@ kernel GPIO stack (gpio-sim in the kernel tier's VM), for consumers of the same 
 - ``aio_uvloop``: the same on uvloop (when importable),
 - ``aio_callbacks``: the ``rpio`` consumer's callback served by ``await aio.wait_for_interrupts()``
   on asyncio's default loop,
-- ``gpiod``: the libgpiod 2.x Python bindings (wait_edge_events + read_edge_events).
+- ``gpiod``: the libgpiod 2.x Python bindings (wait_edge_events + read_edge_events),
+- ``asyncio_floor``: not RPIO: a bare ``loop.add_reader`` callback on asyncio's default loop that
+  reads and decodes the records (os.read + struct.iter_unpack) and calls the callback: the least
+  any library can do on that loop, so ``aio_asyncio_over_asyncio_floor`` is what RPIO.aio adds to
+  the loop's own turn and ``asyncio_floor_over_rpio`` what the loop itself costs.
 
 Every consumer requests the line with the same kernel event queue, ``--event-buffer`` records
 (default 1024, the kernel's largest and what RPIO's ChardevLineProvider asks for).
@@ -60,7 +64,7 @@ except ImportError:  # measured when installed
     uvloop = None
 
 LINE = 17
-SUBJECTS = ("uapi", "rpio", "aio_asyncio", "aio_uvloop", "aio_callbacks", "gpiod")
+SUBJECTS = ("uapi", "rpio", "aio_asyncio", "aio_uvloop", "aio_callbacks", "gpiod", "asyncio_floor")
 EVENT_BUFFER = uapi.MAX_EVENT_BUFFER_SIZE  # set from --event-buffer
 
 
@@ -326,9 +330,59 @@ class AioUvloopConsumer(AioConsumer):
     def _new_loop(self):
         return uvloop.new_event_loop()
 
+class AsyncioFloorConsumer(AioConsumer):
+    """Not RPIO: the line's fd on asyncio's default loop with a bare add_reader callback."""
+
+    name = "asyncio_floor"
+
+    def start(self) -> None:
+        self._req = uapi.request_lines(self.chip_path, [LINE], edge="both", consumer="bench-floor",
+                                       event_buffer_size=EVENT_BUFFER)
+        self._ready = threading.Event()
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name=f"bench-{self.name}")
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        loop = self._loop = self._new_loop()
+        fd = self._req.fileno()
+        os.set_blocking(fd, False)
+        cb, read, size = self.callback, os.read, 48 * EVENT_BUFFER
+        unpack = struct.Struct("=QIIII24x").iter_unpack
+
+        def on_readable():
+            for ts, _eid, _off, seqno, _lseq in unpack(read(fd, size)):
+                cb(seqno, ts)
+
+        async def main():
+            self._done = loop.create_future()
+            loop.add_reader(fd, on_readable)
+            self._ready.set()
+            try:
+                await self._done
+            finally:
+                loop.remove_reader(fd)
+
+        try:
+            loop.run_until_complete(main())
+        except BaseException as exc:  # noqa: BLE001 - reported by start()
+            self._error = exc
+            self._ready.set()
+        finally:
+            loop.close()
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._done.set_result, None)
+        self._thread.join()
+        self._req.close()
+
+
 CONSUMERS = {"uapi": UapiConsumer, "rpio": RpioConsumer, "aio_asyncio": AioConsumer,
              "aio_uvloop": AioUvloopConsumer, "aio_callbacks": AioCallbacksConsumer,
-             "gpiod": GpiodConsumer}
+             "gpiod": GpiodConsumer, "asyncio_floor": AsyncioFloorConsumer}
 
 
 def _wait_for(consumer: Consumer, count: int, idle_s: float = 0.5, limit_s: float = 10.0) -> None:
@@ -383,12 +437,16 @@ def latency_round(consumer: Consumer, driver: Driver, samples: int, spacing_ms: 
     out["edges"] += samples
     out["received"] += len(consumer.records)
     by_index = {seq - base: (ts, cb) for seq, ts, cb in consumer.records}
+    this_round = []
     for i, t_write in enumerate(writes):
         if i in by_index:
             ts, cb = by_index[i]
-            out["w2cb"].append(cb - t_write)
+            this_round.append(cb - t_write)
             out["w2ev"].append(ts - t_write)
             out["ev2cb"].append(cb - ts)
+    out["w2cb"] += this_round
+    if this_round:
+        out["round_p50"].append(_pct(this_round, 50))
 
 
 def latency_summary(raw: dict) -> dict:
@@ -398,6 +456,7 @@ def latency_summary(raw: dict) -> dict:
         "write_to_callback_us": _summary(raw["w2cb"]),
         "event_timestamp_to_callback_us": _summary(raw["ev2cb"]),
         "write_to_event_timestamp_us": _summary(raw["w2ev"]),
+        "write_to_callback_p50_per_round_us": [round(v / 1000, 1) for v in raw["round_p50"]],
     }
 
 
@@ -437,6 +496,25 @@ def rate_step(consumer: Consumer, driver: Driver, rate: int, step_s: float, min_
     }
 
 
+LOSS = "lost events (seqno gaps: the consumer fell behind)"
+
+
+def _loss_at_top_common_rate(other: dict, base: dict) -> dict | None:
+    """Edges lost by each consumer at the highest rung both ran at full pace (the driver kept 90%
+    of the rate): "no worse than the base" means ``lost <= base_lost`` there. The max_rate ratio
+    is only given when both stopped by losing events; when the driver limited either, it would
+    compare the driver's pace, not the consumers'."""
+    def full_pace(res: dict) -> dict:
+        return {st["target_per_s"]: st for st in res["steps"] if st["achieved_per_s"] >= 0.9 * st["target_per_s"]}
+
+    mine, theirs = full_pace(other), full_pace(base)
+    common = sorted(set(mine) & set(theirs))
+    if not common:
+        return None
+    top = common[-1]
+    return {"rate_per_s": top, "lost": mine[top]["seqno_gaps"], "base_lost": theirs[top]["seqno_gaps"]}
+
+
 def measure_rates(chip_path: str, subjects: list[str], driver: Driver, rates: list[int], step_s: float,
                   min_edges: int) -> dict:
     """Climb the rate ladder with every consumer taking its turn at each rung (so slow drifts and
@@ -460,7 +538,7 @@ def measure_rates(chip_path: str, subjects: list[str], driver: Driver, rates: li
                     res["max_rate_no_loss_per_s"] = step["achieved_per_s"]
                 active.remove(s)
             elif step["seqno_gaps"]:  # the consumer fell behind and its kernel queue overflowed
-                res["limited_by"] = "lost events (seqno gaps: the consumer fell behind)"
+                res["limited_by"] = LOSS
                 active.remove(s)
             else:
                 res["max_rate_no_loss_per_s"] = rate
@@ -495,9 +573,9 @@ def _environment() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--subjects", default=",".join(SUBJECTS), help="comma list of uapi, rpio, gpiod")
-    ap.add_argument("--samples", type=int, default=300, help="edges per consumer in the latency runs")
-    ap.add_argument("--rounds", type=int, default=5, help="latency rounds (the consumers take turns)")
+    ap.add_argument("--subjects", default=",".join(SUBJECTS), help=f"comma list of {', '.join(SUBJECTS)}")
+    ap.add_argument("--samples", type=int, default=900, help="edges per consumer in the latency runs")
+    ap.add_argument("--rounds", type=int, default=15, help="latency rounds (the consumers take turns)")
     ap.add_argument("--spacing-ms", type=float, default=5.0, help="time between edges in the latency run")
     ap.add_argument("--rates", default=",".join(str(round(250 * 1.25**i)) for i in range(26)),
                     help="edge rates (per s) to try in turn, up to the first loss")
@@ -531,10 +609,11 @@ def main(argv: list[str] | None = None) -> int:
         driver = Driver(f"{sim.sysfs}/sim_gpio{LINE}/pull")
         try:
             latency, rate = {}, {}
-            raw = {s: {"edges": 0, "received": 0, "w2cb": [], "w2ev": [], "ev2cb": []} for s in subjects}
+            raw = {s: {"edges": 0, "received": 0, "w2cb": [], "w2ev": [], "ev2cb": [], "round_p50": []}
+                   for s in subjects}
             per_round = max(1, args.samples // args.rounds)
-            for _ in range(args.rounds):  # subjects take turns, so slow drifts hit all alike
-                for s in subjects:
+            for r in range(args.rounds):  # subjects take turns, so slow drifts hit all alike;
+                for s in subjects[r % len(subjects):] + subjects[:r % len(subjects)]:  # each round starts elsewhere
                     latency_round(CONSUMERS[s](sim.dev_path), driver, per_round, args.spacing_ms, raw[s])
             for s in subjects:
                 latency[s] = latency_summary(raw[s])
@@ -546,19 +625,22 @@ def main(argv: list[str] | None = None) -> int:
         return round(a / b, 2) if a and b else None
 
     ratios = {}
-    for base in ("uapi", "rpio"):
-        if base not in subjects:
-            continue
-        for other in subjects:
-            if other == base or (base == "rpio" and not other.startswith("aio")):
-                continue
+    pairs = [(other, "uapi") for other in subjects if other != "uapi"]
+    pairs += [(other, "rpio") for other in subjects if other.startswith("aio") or other == "asyncio_floor"]
+    pairs += [(other, "asyncio_floor") for other in ("aio_asyncio", "aio_callbacks")]
+    for other, base in pairs:
+        if base in subjects and other in subjects:
             o, b = latency[other], latency[base]
+            paired = [x / y for x, y in zip(raw[other]["round_p50"], raw[base]["round_p50"], strict=False) if y]
             ratios[f"{other}_over_{base}"] = {
                 "latency_p50": ratio(o["write_to_callback_us"]["p50"], b["write_to_callback_us"]["p50"]),
                 "latency_p99": ratio(o["write_to_callback_us"]["p99"], b["write_to_callback_us"]["p99"]),
                 "callback_after_event_p50": ratio(o["event_timestamp_to_callback_us"]["p50"],
                                                   b["event_timestamp_to_callback_us"]["p50"]),
-                "max_rate": ratio(rate[other]["max_rate_no_loss_per_s"], rate[base]["max_rate_no_loss_per_s"]),
+                "latency_p50_median_of_round_ratios": round(statistics.median(paired), 2) if paired else None,
+                "max_rate": (ratio(rate[other]["max_rate_no_loss_per_s"], rate[base]["max_rate_no_loss_per_s"])
+                             if rate[other]["limited_by"] == rate[base]["limited_by"] == LOSS else None),
+                "loss_at_top_common_rate": _loss_at_top_common_rate(rate[other], rate[base]),
             }
     result = {
         "bench": "interrupts_vm",
@@ -566,7 +648,10 @@ def main(argv: list[str] | None = None) -> int:
             "Measured in the kernel tier's QEMU VM on gpio-sim. Under TCG software emulation (no KVM) "
             "Python runs ~16x slower than on the host and interrupts are simulated, so absolute figures "
             "are not those of a Raspberry Pi; the ratios between consumers of the same line in the same "
-            "run are the meaningful part. Ratios are X_over_BASE: latency < 1 and rate > 1 favour X."
+            "run are the meaningful part. Ratios are X_over_BASE: latency < 1 and rate > 1 favour X; "
+            "latency_p50_median_of_round_ratios pairs the rounds (the consumers take turns), which "
+            "cancels the machine's drift between rounds; max_rate is null unless both consumers "
+            "stopped by losing events (else it would compare the edge driver's pace)."
         ),
         "environment": _environment(),
         "line": LINE,

@@ -264,3 +264,34 @@ def test_losses_are_counted_within_and_across_reads_and_said_once(intr, provider
     assert got == seqnos
     assert lost == 2 + 8 + 3
     assert len([r for r in caplog.records if "lost" in r.getMessage()]) == 1
+
+
+# -- one waiter per stream, re-armed ------------------------------------------------------------
+@pytest.mark.parametrize("kind", LOOPS)
+def test_the_re_armed_waiter_serves_waits_mixed_with_timeouts_and_ends_on_cancel(intr, provider, kind):
+    """__anext__ re-arms one waiter for every wait; next(timeout) uses waiters of its own with
+    timers. Mixed, each wait still gets exactly its own edge, a timed-out wait leaves nothing
+    behind for the next, and a cancelled wait on the re-armed waiter still ends the stream."""
+
+    async def main():
+        got, waiters = [], set()
+        async with aio.edges(7, interruptor=intr) as stream:
+            for seqno in range(1, 41):
+                assert await stream.next(0.001) is None  # a timed-out wait between edges
+                consumer = asyncio.ensure_future(stream.__anext__())
+                await until(lambda: stream._waiter is not None)
+                waiters.add(id(stream._waiter))
+                provider.write(7, records(7, [seqno]))
+                got.append((await consumer).seqno)
+            consumer = asyncio.ensure_future(stream.__anext__())
+            await until(lambda: stream._waiter is not None)
+            consumer.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await consumer
+            closed = stream.closed
+        return got, len(waiters), closed
+
+    got, distinct, closed = run_on(kind, main)
+    assert got == list(range(1, 41))
+    assert distinct == 1
+    assert closed

@@ -214,6 +214,11 @@ class _Waiter:
             else:
                 context.run(fn, self)
 
+    def rearm(self) -> None:
+        """Pending again, for the next wait of the task that awaited it (which has resumed, so
+        nothing else refers to it): one waiter serves a stream's every wait."""
+        self._state, self._result, self._cancel_msg = _PENDING, None, None
+
     def _schedule_callbacks(self) -> None:
         callbacks, self._callbacks = self._callbacks, []
         for fn, context in callbacks:
@@ -223,6 +228,8 @@ class _Waiter:
         if self._state == _PENDING:
             self._asyncio_future_blocking = True
             yield self  # the Task registers its wake-up with add_done_callback
+        if self._state == _DONE:
+            return self._result  # the edge path: no result() call
         if self._state == _PENDING:
             raise RuntimeError("await wasn't used with future")
         return self.result()
@@ -239,8 +246,8 @@ class EdgeStream:
 
     __slots__ = (
         "_bias", "_channel", "_debounce_ns", "_edge", "_eof", "_error", "_fd", "_gpio", "_handle",
-        "_ids", "_intr", "_last_ns", "_loop", "_lost", "_max_queue", "_next_seqno", "_queue",
-        "_read_size", "_reading", "_rest", "_state", "_thread", "_waiter", "_what", "__weakref__",
+        "_hot", "_ids", "_intr", "_last_ns", "_loop", "_lost", "_max_queue", "_next_seqno", "_queue",
+        "_read_size", "_reading", "_rest", "_spare", "_state", "_thread", "_waiter", "_what", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, channel: Any, edge: Any = "both", pull_up_down: int = PUD_OFF,
@@ -270,6 +277,8 @@ class EdgeStream:
         self._last_ns: int | None = None
         self._reading = False
         self._waiter: _Waiter | None = None
+        self._hot: tuple = ()  # what _on_readable reads, in one load (set when the stream opens)
+        self._spare: _Waiter | None = None  # __anext__'s waiter, re-armed for each wait
         self._error: BaseException | None = None
         self._eof = False
 
@@ -329,7 +338,12 @@ class EdgeStream:
                 and loop is _get_running_loop()):
             # the consumer caught up: wait here (the reader callback resumes this task in its own
             # turn, see _Waiter), without _next's frame; everything else goes through _next
-            waiter = self._waiter = _Waiter(loop)
+            waiter = self._spare
+            if waiter is None or waiter._loop is not loop:
+                waiter = self._spare = _Waiter(loop)
+            else:
+                waiter.rearm()  # done with: the task that awaited it has resumed
+            self._waiter = waiter
             try:
                 await waiter
             except asyncio.CancelledError:
@@ -338,6 +352,8 @@ class EdgeStream:
             finally:
                 self._waiter = None
             if queue:
+                if self._reading:
+                    return queue.popleft()
                 return self._pop()
         event = await self._next(None)
         assert event is not None
@@ -411,57 +427,12 @@ class EdgeStream:
             _ownership.release(gpio, self)
             raise
         self._loop, self._handle, self._fd, self._gpio = loop, handle, fd, gpio
+        self._hot = (fd, self._read_size, self._queue, None if self._edge == "both" else self._ids,
+                     self._channel, gpio, self._debounce_ns)
         self._thread = threading.get_ident()
         self._reading = True
         self._state = _OPEN
         log.debug("gpio %s requested by %s (%s, %s)", gpio, self._what, self._edge, self._bias)
-
-    def _on_readable(self) -> None:
-        try:
-            data = os.read(self._fd, self._read_size)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            log.error("gpio %s: reading events failed (%s)", self._gpio, exc)
-            self._stop_reading()
-            self._error = exc
-            self._wake()
-            return
-        if not data:
-            log.warning("gpio %s: the line's event source was closed; no more events from it",
-                        self._gpio)
-            self._stop_reading()
-            self._eof = True
-            self._wake()
-            return
-        if self._rest or len(data) % EVENT_SIZE:  # a pipe may split records; the kernel never does
-            data = self._rest + data
-            whole = len(data) - len(data) % EVENT_SIZE
-            self._rest = data[whole:]
-            data = data[:whole]
-        queue, ids, channel, gpio = self._queue, self._ids, self._channel, self._gpio
-        debounce = self._debounce_ns
-        expected = self._next_seqno
-        append = queue.append
-        for ts, eid, _offset, seqno, line_seqno in _RECORD.iter_unpack(data):
-            if seqno != expected and seqno:
-                if expected and seqno > expected:
-                    self._count_lost(seqno - expected)
-            expected = seqno + 1
-            if eid not in ids:
-                continue
-            if debounce:
-                last = self._last_ns
-                if last is not None and ts - last < debounce:
-                    continue
-                self._last_ns = ts
-            append(_new_event(EdgeEvent, (channel, 2 - eid, ts, seqno, line_seqno, gpio)))
-        self._next_seqno = expected
-        if len(queue) >= self._max_queue:
-            self._stop_reading()  # back-pressure: the kernel queues (and counts) what follows
-        waiter = self._waiter
-        if queue and waiter is not None and not waiter.done():
-            waiter.wake_now(False)  # the consumer resumes here, in this turn of the loop
 
     def _count_lost(self, count: int) -> None:
         if not self._lost:
@@ -531,11 +502,58 @@ class EdgeStream:
 
 
 def _on_readable(ref: weakref.ref[EdgeStream]) -> None:
-    # The loop holds the stream weakly: an abandoned open stream is collected, warned about and
-    # released (EdgeStream.__del__) instead of living as long as the loop.
+    """A stream's line fd is readable: read and decode its records, wake its waiting consumer.
+
+    The loop holds the stream weakly: an abandoned open stream is collected, warned about and
+    released (EdgeStream.__del__) instead of living as long as the loop. One function, not a
+    trampoline to a method: it is on every wake-up's path."""
     stream = ref()
-    if stream is not None:
-        stream._on_readable()
+    if stream is None:
+        return
+    fd, read_size, queue, ids, channel, gpio, debounce = stream._hot
+    try:
+        data = os.read(fd, read_size)
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError as exc:
+        log.error("gpio %s: reading events failed (%s)", stream._gpio, exc)
+        stream._stop_reading()
+        stream._error = exc
+        stream._wake()
+        return
+    if not data:
+        log.warning("gpio %s: the line's event source was closed; no more events from it",
+                    stream._gpio)
+        stream._stop_reading()
+        stream._eof = True
+        stream._wake()
+        return
+    if stream._rest or len(data) % EVENT_SIZE:  # a pipe may split records; the kernel never does
+        data = stream._rest + data
+        whole = len(data) - len(data) % EVENT_SIZE
+        stream._rest = data[whole:]
+        data = data[:whole]
+    expected = stream._next_seqno
+    append = queue.append
+    for ts, eid, _offset, seqno, line_seqno in _RECORD.iter_unpack(data):
+        if seqno != expected and seqno:
+            if expected and seqno > expected:
+                stream._count_lost(seqno - expected)
+        expected = seqno + 1
+        if ids is not None and eid not in ids:
+            continue
+        if debounce:
+            last = stream._last_ns
+            if last is not None and ts - last < debounce:
+                continue
+            stream._last_ns = ts
+        append(_new_event(EdgeEvent, (channel, 2 - eid, ts, seqno, line_seqno, gpio)))
+    stream._next_seqno = expected
+    if len(queue) >= stream._max_queue:
+        stream._stop_reading()  # back-pressure: the kernel queues (and counts) what follows
+    waiter = stream._waiter
+    if queue and waiter is not None and waiter._state == _PENDING:
+        waiter.wake_now(False)  # the consumer resumes here, in this turn of the loop
 
 
 def _time_out(waiter: _Waiter) -> None:
