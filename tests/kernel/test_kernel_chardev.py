@@ -335,3 +335,33 @@ def test_asyncio_edges_on_a_line_set_up_first(pi):
     assert [(e.gpio, e.value) for e in seen] == [(23, 1), (23, 0)]
     info = uapi.Chip(chip.dev_path).line_info(23)
     assert info.used and info.edge is None  # edges off, the line still the input setup() made
+
+
+@pytest.mark.parametrize("set_up_first", [True, False], ids=["setup-then-edges", "edges-only"])
+def test_a_burst_larger_than_the_kernel_default_queue_is_kept_whole(pi, set_up_first):
+    """The kernel sizes a request's edge queue when the line is requested (16 records unless the
+    request says more) and keeps that size when edges are turned on later; a full queue drops
+    its oldest edges. The chardev backend requests its lines with the largest queue, so of 300
+    edges made while nobody reads (the loop not running yet) the first 100 reach the callback
+    in order from seqno 1. (gpio-sim under emulation may merge two quick edges into one event:
+    fewer events, never a gap, so the test counts the first 100.)"""
+    import RPIO
+
+    chip, _root = pi
+    gpio, edges, checked = 12, 300, 100
+    chip.set_pull(gpio, "pull-down")
+    if set_up_first:
+        RPIO.setup(gpio, RPIO.IN)
+    got: queue.Queue = queue.Queue()
+    RPIO.add_interrupt_callback(gpio, lambda g, value, event: got.put(event.seqno), edge="both",
+                                with_event=True)
+    try:
+        for _ in range(edges // 2):  # the kernel queues them: no one reads the line yet
+            chip.set_pull(gpio, "pull-up")
+            chip.set_pull(gpio, "pull-down")
+        RPIO.wait_for_interrupts(threaded=True)
+        seqnos = [got.get(timeout=EVENT_TIMEOUT) for _ in range(checked)]
+        assert seqnos == list(range(1, checked + 1))
+    finally:
+        RPIO.stop_waiting_for_interrupts()
+        RPIO.del_interrupt_callback(gpio)

@@ -363,3 +363,24 @@ def test_provider_hands_out_a_line_handle_with_edge_records(sim):
     handle.close()
     with pytest.raises(uapi.LineConfigError, match="edge=None is not one of"):
         provider.request(17, edge=None, bias="as-is", consumer="rpio")
+
+
+@pytest.mark.parametrize("how", ["edges-at-request", "edges-turned-on-later"])
+@pytest.mark.parametrize("buffer", [0, uapi.MAX_EVENT_BUFFER_SIZE])
+def test_the_event_queue_is_sized_at_request_time(sim, how, buffer):
+    """What RPIO relies on: the request's event_buffer_size decides the edge queue, also when
+    edges are turned on later by SET_CONFIG; 0 gives the kernel's 16, and when the queue is
+    full the oldest edges are dropped (a seqno gap before what is kept)."""
+    chip = sim(num_lines=8)
+    chip.set_pull(3, "pull-down")
+    edge = "both" if how == "edges-at-request" else None
+    with uapi.request_lines(chip.dev_path, [3], direction="input", edge=edge,
+                            event_buffer_size=buffer) as req:
+        if edge is None:
+            req.reconfigure(direction="input", edge="both")
+        for _ in range(50):  # 100 edges, nobody reading
+            chip.set_pull(3, "pull-up")
+            chip.set_pull(3, "pull-down")
+        events = collect_events(req, 100, timeout=1.0 if buffer == 0 else EVENT_TIMEOUT)
+    kept = 16 if buffer == 0 else 100
+    assert [e.seqno for e in events] == list(range(101 - kept, 101))

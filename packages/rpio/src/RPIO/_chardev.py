@@ -129,6 +129,10 @@ class ChardevDriver(rpio_core.ChardevLines):
         return chip
 
     def _request(self, gpio: int, **settings) -> uapi.LineRequest:
+        # The kernel sizes a request's edge queue now, not when edges are turned on later (and
+        # allocates it only then): every line gets the largest, as the interrupt loop's own
+        # requests do, or edges on a line set up first would get the kernel's 16 records.
+        settings.setdefault("event_buffer_size", uapi.MAX_EVENT_BUFFER_SIZE)
         try:
             return self._chip_alive().request_lines([gpio], consumer=self.consumer, **settings)
         except LineBusyError as error:
