@@ -166,3 +166,45 @@ def test_cleanup_removes_event_detection_and_interrupts():
     assert not RPIO.edge_detector().has_detection(24)
     assert RPIO.default_interruptor().interrupt_callbacks() == {}
     RPIO.add_interrupt_callback(24, print)  # the lines were released: free again
+
+
+def test_edges_lost_while_a_callback_blocks_are_counted_and_said_once(caplog):
+    """The simulated chip drops edges when its queue for the line is full, leaving a gap in the
+    seqnos, as the kernel does: RPIO.default_interruptor().lost_events() counts them, and one
+    WARNING says so for the pin."""
+    caplog.set_level("WARNING", logger="RPIO")
+    first, release, calls = threading.Event(), threading.Event(), Calls()
+
+    def slow(gpio, value):
+        if not first.is_set():
+            first.set()
+            assert release.wait(WAIT)  # the loop is stuck here while the edges pile up
+        calls(gpio, value)
+
+    RPIO.add_interrupt_callback(17, slow, edge="both")
+    RPIO.wait_for_interrupts(threaded=True)
+    try:
+        RPIO.sim.drive(17, 1)
+        assert first.wait(WAIT)
+        for _ in range(2000):  # 4000 edges into a queue that holds far fewer
+            RPIO.sim.drive(17, 0)
+            RPIO.sim.drive(17, 1)
+    finally:
+        release.set()
+    # The gap shows with the first edge the chip can queue again, once the loop drained the
+    # queue: edges one at a time (each waited for) until the count says so.
+    lost, extra, deadline = {}, 0, time.monotonic() + WAIT
+    while not lost and time.monotonic() < deadline:
+        before = len(calls.calls)
+        RPIO.sim.drive(17, extra & 1)
+        extra += 1
+        calls.wait(before + 1)
+        lost = RPIO.default_interruptor().lost_events()
+    # 4000 edges into a pipe of 64 KiB (1365 records): at least 2635 dropped, and what was
+    # delivered and what was lost never add up to more edges than were made
+    assert set(lost) == {17} and 2635 <= lost[17] < 4000
+    assert len(calls.calls) + lost[17] <= 1 + 4000 + extra
+    warnings = [r for r in caplog.records if "lost" in r.getMessage()]
+    assert len(warnings) == 1 and "gpio 17" in warnings[0].getMessage()
+    RPIO.cleanup_interrupts()
+    assert RPIO.default_interruptor().lost_events() == {}

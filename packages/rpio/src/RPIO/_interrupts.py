@@ -143,7 +143,12 @@ def _on_cleanup(gpio):
 _state.cleanup_hooks.append(_on_cleanup)
 
 def default_interruptor():
-    """The Interruptor behind RPIO's interrupt functions (rpio_interrupts.Interruptor)."""
+    """The Interruptor behind RPIO's interrupt functions (rpio_interrupts.Interruptor).
+
+    Its ``lost_events()`` is ``{gpio: edges lost}``: edges the kernel (or the simulated chip)
+    dropped because its queue for the line was full while the callbacks fell behind, seen as gaps
+    in the events' sequence numbers; the first loss of a pin is also logged once (logger
+    ``RPIO.interrupts``). Cleared by ``cleanup_interrupts()``."""
     return interruptor
 
 
