@@ -247,17 +247,15 @@ class RpioConsumer(Consumer):
         self._loop.cleanup_interrupts()
 
 
-class AioConsumer(Consumer):
-    """``async for event in aio.edges(LINE)`` on an event loop of its own thread."""
-
-    name = "aio_asyncio"
+class _OwnLoopConsumer(Consumer):
+    """A consumer served by an event loop of its own thread: ``_prepare()`` requests what it
+    needs, ``_main()`` is the coroutine the loop runs (it sets ``_ready`` once serving)."""
 
     def _new_loop(self):
         return asyncio.new_event_loop()
 
     def start(self) -> None:
-        provider = uapi.ChardevLineProvider(self.chip_path, event_buffer_size=EVENT_BUFFER)
-        self._intr = Interruptor(provider, consumer="bench-aio")
+        self._prepare()
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=f"bench-{self.name}")
@@ -268,22 +266,31 @@ class AioConsumer(Consumer):
 
     def _run(self) -> None:
         loop = self._loop = self._new_loop()
-        cb = self.callback
-
-        async def main():
-            async with aio.edges(LINE, interruptor=self._intr) as stream:
-                self._stream = stream
-                self._ready.set()
-                async for event in stream:
-                    cb(event.seqno, event.timestamp_ns)
-
         try:
-            loop.run_until_complete(main())
+            loop.run_until_complete(self._main())
         except BaseException as exc:  # noqa: BLE001 - reported by start()
             self._error = exc
             self._ready.set()
         finally:
             loop.close()
+
+
+class AioConsumer(_OwnLoopConsumer):
+    """``async for event in aio.edges(LINE)`` on an event loop of its own thread."""
+
+    name = "aio_asyncio"
+
+    def _prepare(self) -> None:
+        provider = uapi.ChardevLineProvider(self.chip_path, event_buffer_size=EVENT_BUFFER)
+        self._intr = Interruptor(provider, consumer="bench-aio")
+
+    async def _main(self) -> None:
+        cb = self.callback
+        async with aio.edges(LINE, interruptor=self._intr) as stream:
+            self._stream = stream
+            self._ready.set()
+            async for event in stream:
+                cb(event.seqno, event.timestamp_ns)
 
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._stream.close)
@@ -296,27 +303,17 @@ class AioCallbacksConsumer(AioConsumer):
 
     name = "aio_callbacks"
 
-    def _run(self) -> None:
-        loop = self._loop = self._new_loop()
+    async def _main(self) -> None:
         cb = self.callback
 
         def on_edge(gpio, value, event):
             cb(event.seqno, event.timestamp_ns)
 
-        async def main():
-            self._intr.add_interrupt_callback(LINE, on_edge, edge="both", with_event=True)
-            serving = asyncio.ensure_future(aio.wait_for_interrupts(self._intr))
-            await asyncio.sleep(0)  # serving now: the line's fd is on this loop
-            self._ready.set()
-            await serving
-
-        try:
-            loop.run_until_complete(main())
-        except BaseException as exc:  # noqa: BLE001 - reported by start()
-            self._error = exc
-            self._ready.set()
-        finally:
-            loop.close()
+        self._intr.add_interrupt_callback(LINE, on_edge, edge="both", with_event=True)
+        serving = asyncio.ensure_future(aio.wait_for_interrupts(self._intr))
+        await asyncio.sleep(0)  # serving now: the line's fd is on this loop
+        self._ready.set()
+        await serving
 
     def stop(self) -> None:
         self._intr.stop_waiting_for_interrupts()  # from this thread: returns once stopped
@@ -330,24 +327,18 @@ class AioUvloopConsumer(AioConsumer):
     def _new_loop(self):
         return uvloop.new_event_loop()
 
-class AsyncioFloorConsumer(AioConsumer):
+
+class AsyncioFloorConsumer(_OwnLoopConsumer):
     """Not RPIO: the line's fd on asyncio's default loop with a bare add_reader callback."""
 
     name = "asyncio_floor"
 
-    def start(self) -> None:
+    def _prepare(self) -> None:
         self._req = uapi.request_lines(self.chip_path, [LINE], edge="both", consumer="bench-floor",
                                        event_buffer_size=EVENT_BUFFER)
-        self._ready = threading.Event()
-        self._error = None
-        self._thread = threading.Thread(target=self._run, name=f"bench-{self.name}")
-        self._thread.start()
-        self._ready.wait(30)
-        if self._error is not None:
-            raise self._error
 
-    def _run(self) -> None:
-        loop = self._loop = self._new_loop()
+    async def _main(self) -> None:
+        loop = self._loop
         fd = self._req.fileno()
         os.set_blocking(fd, False)
         cb, read, size = self.callback, os.read, 48 * EVENT_BUFFER
@@ -357,22 +348,13 @@ class AsyncioFloorConsumer(AioConsumer):
             for ts, _eid, _off, seqno, _lseq in unpack(read(fd, size)):
                 cb(seqno, ts)
 
-        async def main():
-            self._done = loop.create_future()
-            loop.add_reader(fd, on_readable)
-            self._ready.set()
-            try:
-                await self._done
-            finally:
-                loop.remove_reader(fd)
-
+        self._done = loop.create_future()
+        loop.add_reader(fd, on_readable)
+        self._ready.set()
         try:
-            loop.run_until_complete(main())
-        except BaseException as exc:  # noqa: BLE001 - reported by start()
-            self._error = exc
-            self._ready.set()
+            await self._done
         finally:
-            loop.close()
+            loop.remove_reader(fd)
 
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._done.set_result, None)

@@ -42,7 +42,7 @@ from typing import Any, NamedTuple, Self
 
 from . import aio_ownership as _ownership
 from .aio_ownership import PinOwnedError
-from .event import _RECORD, EVENT_SIZE
+from .event import _RECORD, EVENT_SIZE, _whole_records
 from .exceptions import InvalidArgumentError
 from .loop import (
     _EDGE_IDS,
@@ -529,10 +529,7 @@ def _on_readable(ref: weakref.ref[EdgeStream]) -> None:
         stream._wake()
         return
     if stream._rest or len(data) % EVENT_SIZE:  # a pipe may split records; the kernel never does
-        data = stream._rest + data
-        whole = len(data) - len(data) % EVENT_SIZE
-        stream._rest = data[whole:]
-        data = data[:whole]
+        data, stream._rest = _whole_records(stream._rest, data)
     expected = stream._next_seqno
     append = queue.append
     for ts, eid, _offset, seqno, line_seqno in _RECORD.iter_unpack(data):

@@ -72,6 +72,14 @@ def decode_events(buf: bytes | bytearray | memoryview) -> list[LineEvent]:
     return list(map(_make, _RECORD.iter_unpack(view[:whole])))
 
 
+def _whole_records(rest: bytes, data: bytes) -> tuple[bytes, bytes]:
+    """``(whole records, the partial one left)`` of ``rest + data``: a pipe may split a record
+    between reads (the kernel never does), so a reader keeps the tail for its next read."""
+    data = rest + data
+    whole = len(data) - len(data) % EVENT_SIZE
+    return data[:whole], data[whole:]
+
+
 def encode_event(
     timestamp_ns: int, id: int, offset: int, seqno: int = 0, line_seqno: int = 0
 ) -> bytes:

@@ -32,7 +32,7 @@ from typing import Any, Self
 from . import aio_ownership as _ownership
 from ._pool import SerialPool, current_owner
 from ._threads import start_signal_free
-from .event import _RECORD, EDGE_FALLING, EDGE_RISING, EVENT_SIZE, LineEvent
+from .event import _RECORD, EDGE_FALLING, EDGE_RISING, EVENT_SIZE, LineEvent, _whole_records
 from .exceptions import (
     ConflictError,
     InvalidArgumentError,
@@ -298,10 +298,7 @@ class _LineWatch:
             self.loop._line_failed(self, None)
             return
         if self.rest or len(data) % EVENT_SIZE:  # a pipe may split records; the kernel never does
-            data = self.rest + data
-            whole = len(data) - len(data) % EVENT_SIZE
-            self.rest = data[whole:]
-            data = data[:whole]
+            data, self.rest = _whole_records(self.rest, data)
         records = _iter_records(data)
         expected = self.next_seqno
         fast = self.fast
