@@ -17,6 +17,7 @@ time is reported too; on a busy machine it mostly measures the neighbours). Subj
 - aio_callbacks:   the same callback served by await aio.wait_for_interrupts() (asyncio's loop)
 - aio_edges:       async for event in aio.edges(...) on asyncio's default loop
 - aio_edges_uvloop: the same on uvloop (when importable)
+- aio_batches:     async for batch in aio.edges(...).batches() on asyncio's default loop
 
 Second part, "one edge at a time" (--wakeups N, 0 to skip): each delivered edge writes the next
 record into the line's pipe from the callback / the `async for` body, so the consumer is idle and
@@ -56,7 +57,7 @@ except ImportError:  # measured when installed
 GPIO = 17
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 PIPE_BYTES = 1 << 20
-SUBJECTS = ("bare", "threaded", "threaded_event", "aio_callbacks", "aio_edges", "aio_edges_uvloop")
+SUBJECTS = ("bare", "threaded", "threaded_event", "aio_callbacks", "aio_edges", "aio_edges_uvloop", "aio_batches")
 
 
 class _Line:
@@ -209,7 +210,7 @@ def run_aio_callbacks(writer: Writer, edges: int) -> int:
     return _diff(end[0], t0)
 
 
-def run_aio_edges(writer: Writer, edges: int, use_uvloop: bool) -> int:
+def run_aio_edges(writer: Writer, edges: int, use_uvloop: bool, batches: bool = False) -> int:
     provider = _Provider()
     provider.fd = writer.read_fd
     intr = Interruptor(provider)
@@ -218,10 +219,16 @@ def run_aio_edges(writer: Writer, edges: int, use_uvloop: bool) -> int:
         seen = 0
         async with aio.edges(GPIO, interruptor=intr) as stream:
             t0 = writer.start()
-            async for _event in stream:
-                seen += 1
-                if seen == edges:
-                    break
+            if batches:
+                async for batch in stream.batches():
+                    seen += len(batch)
+                    if seen >= edges:
+                        break
+            else:
+                async for _event in stream:
+                    seen += 1
+                    if seen == edges:
+                        break
         return t0, _now()
 
     if use_uvloop:
@@ -393,6 +400,8 @@ def measure(subject: str, edges: int) -> tuple[int, int]:
             return run_aio_edges(writer, edges, False)
         if subject == "aio_edges_uvloop":
             return run_aio_edges(writer, edges, True)
+        if subject == "aio_batches":
+            return run_aio_edges(writer, edges, False, batches=True)
         raise ValueError(subject)
     finally:
         writer.close()

@@ -61,6 +61,7 @@ GLUE: dict[tuple[str, str], str] = {
     ("asyncio.md", "async def on_button(gpio_id, value):"):
         BOUNDED + "class _Mqtt:\n    async def publish(self, topic, value):\n        pass\nmqtt = _Mqtt()\n",
     ("asyncio.md", "async with RPIO.aio.edges(17, edge=\"falling\""): BOUNDED,
+    ("asyncio.md", "async for batch in pulses.batches():"): BOUNDED,
 }
 # blocks that end inside a coroutine body (GLUE opened it): indent them, then run the coroutine
 INDENTED = {("asyncio.md", "first = await asyncio.wait("), ("asyncio.md", "async def on_button(gpio_id, value):")}

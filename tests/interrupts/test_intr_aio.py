@@ -280,6 +280,74 @@ def test_next_with_timeout_keeps_the_stream_open(arun, intr, provider):
     assert arun(main).value == 0
 
 
+def test_next_batch_takes_everything_queued_in_order_and_waits_when_empty(arun, intr, provider):
+    async def main():
+        async with aio.edges(8, interruptor=intr) as stream:
+            assert await stream.next_batch(timeout=0.01) == []  # none came: the stream stays open
+            provider.write(8, b"".join(provider.record(8, EDGE_RISING) for _ in range(50)))
+            await until(lambda: stream.pending == 50)
+            first = await stream.next_batch()  # all 50 at once, without waiting
+            waiting = asyncio.ensure_future(stream.next_batch())
+            await until(lambda: stream._waiter is not None)
+            provider.falling(8)
+            second = await waiting  # the one that came while it waited
+            return [e.seqno for e in first], [(e.seqno, e.value) for e in second], stream.pending
+
+    first, second, pending = arun(main)
+    assert first == list(range(1, 51))
+    assert second == [(51, 0)]
+    assert pending == 0
+
+
+def test_batches_and_single_edges_share_one_stream_in_order(arun, intr, provider):
+    async def main():
+        seen = []
+        async with aio.edges(8, interruptor=intr) as stream:
+            provider.write(8, b"".join(provider.record(8, EDGE_RISING) for _ in range(10)))
+            await until(lambda: stream.pending == 10)
+            seen.append([(await stream.__anext__()).seqno])  # one edge alone
+            async for batch in stream.batches():
+                seen.append([e.seqno for e in batch])
+                if batch[-1].seqno == 10:
+                    provider.write(8, provider.record(8, EDGE_FALLING))
+                elif batch[-1].seqno == 11:
+                    stream.close()  # ends the batches() iteration
+        return seen
+
+    assert arun(main) == [[1], list(range(2, 11)), [11]]
+
+
+def test_next_batch_resumes_reading_after_back_pressure_without_loss(arun, intr, provider):
+    async def main():
+        got = []
+        async with aio.edges(7, max_queue=4, interruptor=intr) as stream:
+            provider.write(7, b"".join(provider.record(7, EDGE_RISING) for _ in range(300)))
+            await until(lambda: stream.pending >= 4)
+            while len(got) < 300:
+                batch = await stream.next_batch()
+                assert 1 <= len(batch) <= 4 + 64  # never more than one paused read's worth
+                got += [e.seqno for e in batch]
+            return got, stream.lost
+
+    got, lost = arun(main)
+    assert got == list(range(1, 301)) and lost == 0
+
+
+def test_cancelling_a_waiting_next_batch_releases_the_line(no_leaks, arun, intr, provider):
+    async def main():
+        stream = aio.edges(9, interruptor=intr)
+        waiting = asyncio.ensure_future(stream.next_batch())
+        await until(lambda: stream._waiter is not None)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        with pytest.raises(StopAsyncIteration):
+            await stream.next_batch()
+        return stream.closed, 9 in provider.active
+
+    assert arun(main) == (True, False)
+
+
 def test_get_value_reads_the_line(arun, intr, provider):
     async def main():
         provider.levels[3] = 1

@@ -17,6 +17,8 @@ decoded in the loop's own thread. It works on asyncio's default loop and on uvlo
   is requested when it opens (``async with`` or the first ``async for`` step) and released when it
   closes: on leaving the ``async with`` block, on ``close()``, and when a task waiting on it is
   cancelled (as an async generator would end).
+* :meth:`EdgeStream.next_batch` and :meth:`EdgeStream.batches` - every queued edge in one list
+  per wake-up, for fast signals.
 * :func:`wait_for_edge` - one edge, or None after ``timeout`` seconds.
 * :func:`wait_for_interrupts` - serves the callbacks registered with ``add_interrupt_callback``
   and ``add_tcp_callback`` on the running loop; callbacks may be coroutine functions.
@@ -37,7 +39,7 @@ import threading
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, NamedTuple, Self
 
 from . import aio_ownership as _ownership
@@ -366,6 +368,34 @@ class EdgeStream:
         """
         return await self._next(_timeout_seconds(timeout))
 
+    async def next_batch(self, timeout: float | None = None) -> list[EdgeEvent]:
+        """Every edge read and not yet taken, oldest first, in one list: at least one (waiting
+        for it as :meth:`next` does), or ``[]`` if none came within ``timeout`` seconds (the
+        stream stays open). For fast signals (counters, encoders): one await per burst instead
+        of one per edge.
+
+        Raises StopAsyncIteration once the stream has ended, like ``anext(stream)``.
+        """
+        first = await self._next(_timeout_seconds(timeout))
+        if first is None:
+            return []
+        queue = self._queue
+        batch = [first, *queue]
+        queue.clear()
+        self._resume_reading()
+        return batch
+
+    async def batches(self) -> AsyncIterator[list[EdgeEvent]]:
+        """``async for events in stream.batches():`` the stream as lists of edges, one list per
+        wake-up (see :meth:`next_batch`); ends when the stream ends. Mixing it with ``async for``
+        over the stream itself is allowed: each edge goes to one of them, in order."""
+        while True:
+            try:
+                batch = await self.next_batch()
+            except StopAsyncIteration:
+                return
+            yield batch
+
     async def aclose(self) -> None:
         """Close the stream (same as :meth:`close`)."""
         self.close()
@@ -443,14 +473,16 @@ class EdgeStream:
 
     def _pop(self) -> EdgeEvent:
         """The next queued event; reading resumes once the queue is down to half of max_queue."""
-        queue = self._queue
-        event = queue.popleft()
+        event = self._queue.popleft()
+        self._resume_reading()
+        return event
+
+    def _resume_reading(self) -> None:
         if (not self._reading and self._state == _OPEN and not self._eof
-                and self._error is None and len(queue) <= self._max_queue // 2):
+                and self._error is None and len(self._queue) <= self._max_queue // 2):
             self._reading = True
             assert self._loop is not None
             self._loop.add_reader(self._fd, _on_readable, weakref.ref(self))
-        return event
 
     def _stop_reading(self) -> None:
         if self._reading:
