@@ -66,6 +66,9 @@ except ImportError:  # measured when installed
 LINE = 17
 SUBJECTS = ("uapi", "rpio", "aio_asyncio", "aio_uvloop", "aio_callbacks", "gpiod", "asyncio_floor")
 EVENT_BUFFER = uapi.MAX_EVENT_BUFFER_SIZE  # set from --event-buffer
+# The bare consumers' decoder: the record layout spelt out here, not RPIO's, as a user's own loop would
+BARE_UNPACK = struct.Struct("=QIIII24x").iter_unpack
+FULL_PACE = 0.9  # a rung counts when the driver kept this share of its rate
 
 
 # ------------------------------------------------------------------------------------------
@@ -192,8 +195,7 @@ class UapiConsumer(_ThreadConsumer):
         os.set_blocking(fd, False)
         ep = select.epoll()
         ep.register(fd, select.EPOLLIN)
-        cb, read, size = self.callback, os.read, 48 * EVENT_BUFFER
-        unpack = struct.Struct("=QIIII24x").iter_unpack
+        cb, read, size, unpack = self.callback, os.read, 48 * EVENT_BUFFER, BARE_UNPACK
         try:
             while not self._stop:
                 if ep.poll(0.1):
@@ -341,8 +343,7 @@ class AsyncioFloorConsumer(_OwnLoopConsumer):
         loop = self._loop
         fd = self._req.fileno()
         os.set_blocking(fd, False)
-        cb, read, size = self.callback, os.read, 48 * EVENT_BUFFER
-        unpack = struct.Struct("=QIIII24x").iter_unpack
+        cb, read, size, unpack = self.callback, os.read, 48 * EVENT_BUFFER, BARE_UNPACK
 
         def on_readable():
             for ts, _eid, _off, seqno, _lseq in unpack(read(fd, size)):
@@ -427,8 +428,8 @@ def latency_round(consumer: Consumer, driver: Driver, samples: int, spacing_ms: 
             out["w2ev"].append(ts - t_write)
             out["ev2cb"].append(cb - ts)
     out["w2cb"] += this_round
-    if this_round:
-        out["round_p50"].append(_pct(this_round, 50))
+    # one entry per round, also for a round that got nothing, so rounds pair up across consumers
+    out["round_p50"].append(_pct(this_round, 50) if this_round else None)
 
 
 def latency_summary(raw: dict) -> dict:
@@ -438,7 +439,7 @@ def latency_summary(raw: dict) -> dict:
         "write_to_callback_us": _summary(raw["w2cb"]),
         "event_timestamp_to_callback_us": _summary(raw["ev2cb"]),
         "write_to_event_timestamp_us": _summary(raw["w2ev"]),
-        "write_to_callback_p50_per_round_us": [round(v / 1000, 1) for v in raw["round_p50"]],
+        "write_to_callback_p50_per_round_us": [None if v is None else round(v / 1000, 1) for v in raw["round_p50"]],
     }
 
 
@@ -482,12 +483,11 @@ LOSS = "lost events (seqno gaps: the consumer fell behind)"
 
 
 def _loss_at_top_common_rate(other: dict, base: dict) -> dict | None:
-    """Edges lost by each consumer at the highest rung both ran at full pace (the driver kept 90%
-    of the rate): "no worse than the base" means ``lost <= base_lost`` there. The max_rate ratio
-    is only given when both stopped by losing events; when the driver limited either, it would
-    compare the driver's pace, not the consumers'."""
+    """Edges lost by each consumer at the highest rung both ran at full pace (FULL_PACE): "no
+    worse than the base" means ``lost <= base_lost`` there."""
     def full_pace(res: dict) -> dict:
-        return {st["target_per_s"]: st for st in res["steps"] if st["achieved_per_s"] >= 0.9 * st["target_per_s"]}
+        return {st["target_per_s"]: st for st in res["steps"]
+                if st["achieved_per_s"] >= FULL_PACE * st["target_per_s"]}
 
     mine, theirs = full_pace(other), full_pace(base)
     common = sorted(set(mine) & set(theirs))
@@ -514,7 +514,7 @@ def measure_rates(chip_path: str, subjects: list[str], driver: Driver, rates: li
                 step["second_try"] = True
             res = out[s]
             res["steps"].append(step)
-            if step["achieved_per_s"] < 0.9 * rate:
+            if step["achieved_per_s"] < FULL_PACE * rate:
                 res["limited_by"] = "the edge driver (it could not write faster under emulation)"
                 if not step["seqno_gaps"]:
                     res["max_rate_no_loss_per_s"] = step["achieved_per_s"]
@@ -613,13 +613,14 @@ def main(argv: list[str] | None = None) -> int:
     for other, base in pairs:
         if base in subjects and other in subjects:
             o, b = latency[other], latency[base]
-            paired = [x / y for x, y in zip(raw[other]["round_p50"], raw[base]["round_p50"], strict=False) if y]
+            paired = [x / y for x, y in zip(raw[other]["round_p50"], raw[base]["round_p50"], strict=True) if x and y]
             ratios[f"{other}_over_{base}"] = {
                 "latency_p50": ratio(o["write_to_callback_us"]["p50"], b["write_to_callback_us"]["p50"]),
                 "latency_p99": ratio(o["write_to_callback_us"]["p99"], b["write_to_callback_us"]["p99"]),
                 "callback_after_event_p50": ratio(o["event_timestamp_to_callback_us"]["p50"],
                                                   b["event_timestamp_to_callback_us"]["p50"]),
                 "latency_p50_median_of_round_ratios": round(statistics.median(paired), 2) if paired else None,
+                # when the driver limited either, a rate ratio would compare the driver's pace
                 "max_rate": (ratio(rate[other]["max_rate_no_loss_per_s"], rate[base]["max_rate_no_loss_per_s"])
                              if rate[other]["limited_by"] == rate[base]["limited_by"] == LOSS else None),
                 "loss_at_top_common_rate": _loss_at_top_common_rate(rate[other], rate[base]),

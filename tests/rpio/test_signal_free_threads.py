@@ -84,7 +84,7 @@ STARTS = {
 
 
 @pytest.mark.parametrize("what", sorted(STARTS))
-def test_cpp_threads_leave_sigterm_to_python(what):
+def test_rpio_threads_leave_sigterm_to_python(what):
     model, start = STARTS[what]
     script = textwrap.dedent(PROBE).replace("START", textwrap.dedent(start).strip())
     env = dict(os.environ, RPIO_BACKEND="sim", RPIO_SIM_BOARD=model)

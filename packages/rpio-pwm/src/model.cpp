@@ -543,7 +543,7 @@ void SimSoc::refresh_pacer(int which) {
         if (slot.remainder != 0)
             fault("pacing slot of " + S(range) + " ticks of " + S(src_hz) + " Hz / " + S(divi) +
                   " is not a whole number of model ticks (1/720720 us)");
-        const uint64_t period = slot.quotient.hi ? UINT64_MAX : slot.quotient.lo;
+        const uint64_t period = slot.quotient64();
         if (!p.running) p.next_drain = now_ + period;
         p.period = period;
     } else {

@@ -502,7 +502,7 @@ PwmPlan plan_pwm(uint64_t period_ns, uint64_t high_ns, uint64_t clock_hz) {
     const Wide pc = mul_wide(period_ns, clock_hz);  // ns * Hz
     auto cycles = [&](uint64_t ns, uint32_t div) { return mul_wide(ns, clock_hz).as_double() / (1e9 * div); };
     const uint64_t max_period = 0xFFFFull + 6;  // any width then fits both 16-bit counts
-    const uint64_t period_cycles = mul_div(period_ns, clock_hz, 1000000000u);  // at divider 1
+    const uint64_t period_cycles = div_wide(pc, 1000000000u).quotient64();  // at divider 1
     const uint64_t min_div64 = period_cycles / max_period + (period_cycles % max_period != 0);
     if (min_div64 > 65535) throw PwmArgumentError("the period is too long for the PIO's 16-bit divider and counts");
     const uint32_t min_div = min_div64 ? static_cast<uint32_t>(min_div64) : 1;

@@ -331,13 +331,9 @@ class EdgeStream:
 
     async def __anext__(self) -> EdgeEvent:
         queue = self._queue
-        if queue:  # the common case while edges stream in: no suspension
-            if self._reading:
-                return queue.popleft()
-            return self._pop()
         loop = self._loop
-        if (self._state == _OPEN and self._waiter is None and not self._eof and self._error is None
-                and loop is _get_running_loop()):
+        if (not queue and self._state == _OPEN and self._waiter is None and not self._eof
+                and self._error is None and loop is _get_running_loop()):
             # the consumer caught up: wait here (the reader callback resumes this task in its own
             # turn, see _Waiter), without _next's frame; everything else goes through _next
             waiter = self._spare
@@ -353,10 +349,10 @@ class EdgeStream:
                 raise
             finally:
                 self._waiter = None
-            if queue:
-                if self._reading:
-                    return queue.popleft()
-                return self._pop()
+        if queue:  # the common case while edges stream in: no suspension
+            if self._reading:
+                return queue.popleft()
+            return self._pop()
         event = await self._next(None)
         assert event is not None
         return event

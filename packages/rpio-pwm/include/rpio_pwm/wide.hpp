@@ -15,6 +15,8 @@ struct Wide {
 struct WideDivision {
     Wide quotient;
     uint64_t remainder = 0;
+    // the quotient, saturated at UINT64_MAX when it does not fit 64 bits
+    uint64_t quotient64() const { return quotient.hi ? UINT64_MAX : quotient.lo; }
 };
 
 inline Wide mul_wide(uint64_t a, uint64_t b) {
@@ -46,10 +48,7 @@ inline WideDivision div_wide(Wide n, uint64_t d) {
 }
 
 // a * b / d, truncated; saturated at UINT64_MAX when the quotient does not fit 64 bits.
-inline uint64_t mul_div(uint64_t a, uint64_t b, uint64_t d) {
-    const WideDivision q = div_wide(mul_wide(a, b), d);
-    return q.quotient.hi ? UINT64_MAX : q.quotient.lo;
-}
+inline uint64_t mul_div(uint64_t a, uint64_t b, uint64_t d) { return div_wide(mul_wide(a, b), d).quotient64(); }
 
 // (a * b) % d
 inline uint64_t mul_mod(uint64_t a, uint64_t b, uint64_t d) { return div_wide(mul_wide(a, b), d).remainder; }
